@@ -1,0 +1,55 @@
+"""The ``bulk-enroll`` command: no arguments opens the app; subcommands work without the UI."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+import tui.commands
+from tui import __version__
+from tui.errors import UserError
+
+
+def _command_modules():
+    for info in sorted(pkgutil.iter_modules(tui.commands.__path__), key=lambda i: i.name):
+        yield importlib.import_module(f"tui.commands.{info.name}")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    parser = argparse.ArgumentParser(
+        prog="bulk-enroll",
+        description="Prepare Windows bulk-enrollment provisioning packages (.ppkg). "
+        "Without a subcommand, opens the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"bulk-enroll {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    handlers = {}
+    for module in _command_modules():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        handlers[module.NAME] = module.run
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from tui.app import run_app
+
+            return run_app()
+        return handlers[args.command](args)
+    except UserError as exc:
+        print(f"bulk-enroll: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bulk-enroll: cancelled.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

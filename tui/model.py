@@ -1,0 +1,131 @@
+"""The provisioning project: one typed model of everything the desktop wizard asks.
+
+Plain data only. The rules live in ``tui.rules``; the file format in ``tui.projectfile``;
+the customizations.xml form in ``tui.customizations``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class OwnerType(StrEnum):
+    MICROSOFT = "Microsoft"
+    SILICON_VENDOR = "SiliconVendor"
+    OEM = "OEM"
+    SYSTEM_INTEGRATOR = "SystemIntegrator"
+    MOBILE_OPERATOR = "MobileOperator"
+    IT_ADMIN = "ITAdmin"
+
+    @property
+    def altitude(self) -> int:
+        """The WIM image ALTITUDE: owner type x 1000, in the order above."""
+        return list(OwnerType).index(self) * 1000
+
+
+class WifiSecurity(StrEnum):
+    OPEN = "Open"
+    WPA2_PERSONAL = "WPA2-Personal"
+
+
+class JoinKind(StrEnum):
+    NONE = "none"
+    ENTRA = "entra"
+    ACTIVE_DIRECTORY = "ad"
+
+
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
+
+
+def new_package_id() -> str:
+    """A package id as WCD writes it: lower-case GUID in braces."""
+    return "{" + str(uuid.uuid4()) + "}"
+
+
+@dataclass(slots=True)
+class PackageConfig:
+    name: str = ""
+    id: str = field(default_factory=new_package_id)
+    version: str = "1.0"
+    owner_type: OwnerType = OwnerType.IT_ADMIN
+    rank: int = 0
+    description: str = ""
+
+
+@dataclass(slots=True)
+class Device:
+    name: str = ""  # ComputerName, may hold %SERIAL% / %RAND:x%
+    product_key: str = ""
+    shared_pc: bool = False
+    remove_preinstalled: bool = False
+
+
+@dataclass(slots=True)
+class Wifi:
+    ssid: str = ""
+    security: WifiSecurity = WifiSecurity.WPA2_PERSONAL
+    key: str = ""  # secret
+    auto_connect: bool = True
+    hidden: bool = False
+
+
+@dataclass(slots=True)
+class EntraJoin:
+    authority: str = DEFAULT_AUTHORITY
+    bprt: str = ""  # secret: the bulk token
+    expires: date | None = None
+    package_user: str = ""  # package_<pid>@<domain>, where known
+    token_package_id: str = ""  # the pid sent to bulkaadjtoken/begin
+
+
+@dataclass(slots=True)
+class DomainJoin:
+    domain: str = ""
+    account: str = ""
+    password: str = ""  # secret
+    ou: str = ""
+
+
+@dataclass(slots=True)
+class LocalUser:
+    name: str = ""
+    password: str = ""  # secret
+    group: str = "Administrators"
+
+
+@dataclass(slots=True)
+class Application:
+    name: str = ""
+    file: str = ""  # local path of the installer
+    command_line: str = ""
+    continue_install: bool = True
+    restart_required: bool = False
+    return_code_success: int = 0
+    return_code_restart: int = 3010
+    dependencies: list[str] = field(default_factory=list)  # local paths
+
+
+@dataclass(slots=True)
+class Certificate:
+    name: str = ""
+    path: str = ""  # local .cer file
+
+
+@dataclass(slots=True)
+class Project:
+    package: PackageConfig = field(default_factory=PackageConfig)
+    folder: str = ""  # where the project file, WCD export and built package live
+    device: Device = field(default_factory=Device)
+    wifi: Wifi | None = None  # None: wired at first boot
+    join: JoinKind = JoinKind.ENTRA
+    entra: EntraJoin = field(default_factory=EntraJoin)
+    domain: DomainJoin = field(default_factory=DomainJoin)
+    local_users: list[LocalUser] = field(default_factory=list)
+    applications: list[Application] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
+    # The desktop wizard adds these two on its own; kept switchable for imported projects.
+    hide_oobe: bool = True
+    allow_all_trusted_apps: bool = True
