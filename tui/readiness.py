@@ -1,0 +1,484 @@
+"""Tenant readiness for bulk enrollment, read through Microsoft Graph before "Get bulk token".
+
+Each rule is a pure function from Graph's JSON answers to a ``Check``; ``run_readiness`` does
+the calls. Anything the signed-in account may not read is "not checked", never "pass".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from tui.errors import UserError
+from tui.graph import GraphClient, GraphError
+
+SYNC_FABRIC_APP_ID = "00000014-0000-0000-c000-000000000000"
+INTUNE_APP_ID = "0000000a-0000-0000-c000-000000000000"
+PREMIUM_PLANS = ("AAD_PREMIUM", "AAD_PREMIUM_P2")
+# Conditional Access targets that catch the package user while a device joins and enrolls.
+REGISTER_DEVICE_ACTION = "urn:user:registerdevice"
+ENROLLMENT_APPS = {
+    "d4ebce55-015a-49b5-a083-c84d1797ae8c": "Microsoft Intune Enrollment",
+    INTUNE_APP_ID: "Microsoft Intune",
+    "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9": "Device Registration Service",
+}
+LOW_DEVICE_QUOTA = 50
+
+LICENSE = "Entra ID P1/P2"
+JOIN = "Users may join devices"
+QUOTA = "Devices per user"
+SYNC_FABRIC = "SyncFabric service principal"
+CONDITIONAL_ACCESS = "Conditional Access and MFA"
+MDM_SCOPE = "MDM user scope"
+CHECK_NAMES = (LICENSE, JOIN, QUOTA, SYNC_FABRIC, CONDITIONAL_ACCESS, MDM_SCOPE)
+
+_DEVICE_POLICY_READERS = (
+    "Policy.Read.DeviceConfiguration and the Global Reader or Cloud Device Administrator role"
+)
+# What a 403 means for each check: the permission and the least-privileged roles that read it.
+NEEDS = {
+    LICENSE: "LicenseAssignment.Read.All, e.g. the Global Reader role",
+    JOIN: _DEVICE_POLICY_READERS,
+    QUOTA: _DEVICE_POLICY_READERS,
+    SYNC_FABRIC: "Application.Read.All",
+    CONDITIONAL_ACCESS: "Policy.Read.All and the Global Reader or Security Reader role",
+    MDM_SCOPE: "Policy.Read.All and the Global Reader role",
+}
+EXCLUDE_HOW = (
+    'Create a dynamic user group with the rule (user.userPrincipalName -startsWith "package_") '
+    "and add it to the policy's excluded users (Entra ID > Conditional Access > the policy > Users "
+    "> Exclude)."
+)
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    NOT_CHECKED = "not-checked"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Status
+    reason: str
+    fix: str = ""
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "status": str(self.status)}
+
+
+@dataclass(frozen=True, slots=True)
+class Checking:
+    """Progress event: this check is being read now."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """Progress event: one check finished."""
+
+    check: Check
+
+
+def not_checked(name: str, error: GraphError | None = None) -> Check:
+    if error is None or error.forbidden:
+        return Check(
+            name,
+            Status.NOT_CHECKED,
+            f"Not checked: the signed-in account may not read this (needs {NEEDS[name]}).",
+            f"Sign in with an account that has {NEEDS[name]}, or check it in the Entra admin "
+            "center.",
+        )
+    return Check(
+        name,
+        Status.NOT_CHECKED,
+        f"Not checked: Microsoft Graph answered {error.status} {error.code}".rstrip() + ".",
+        "Try again later, or check it in the Entra admin center.",
+    )
+
+
+def worst(checks: Iterable[Check]) -> Status:
+    order = [Status.PASS, Status.NOT_CHECKED, Status.WARN, Status.FAIL]
+    return max((c.status for c in checks), key=order.index, default=Status.PASS)
+
+
+# --- the rules, pure -------------------------------------------------------------------------
+
+
+def license_check(skus: list[dict]) -> Check:
+    """A subscribed SKU whose service plans include Entra ID P1 or P2, enabled."""
+    found: list[tuple[str, str]] = []
+    for sku in skus:
+        for plan in sku.get("servicePlans") or []:
+            if plan.get("servicePlanName") in PREMIUM_PLANS:
+                found.append((sku.get("skuPartNumber") or "?", sku.get("capabilityStatus") or ""))
+                break
+    active = [name for name, status in found if status in ("Enabled", "")]
+    if active:
+        return Check(LICENSE, Status.PASS, f"Entra ID Premium is included in {', '.join(active)}.")
+    grace = [name for name, status in found if status == "Warning"]
+    if grace:
+        return Check(
+            LICENSE,
+            Status.WARN,
+            f"Entra ID Premium comes with {', '.join(grace)}, which is in its grace period.",
+            "Renew the subscription, or automatic MDM enrollment stops working.",
+        )
+    reason = "No subscription includes Entra ID P1 or P2"
+    if found:
+        reason += f" that is active ({', '.join(f'{n}: {s}' for n, s in found)})"
+    return Check(
+        LICENSE,
+        Status.FAIL,
+        reason + ": devices will join but not enroll in MDM automatically.",
+        "Buy or reactivate a plan with Entra ID P1 (e.g. Microsoft 365 Business Premium or E3).",
+    )
+
+
+def join_groups(policy: dict) -> list[str]:
+    """The group ids an enumerated "may join devices" setting lists (to check membership)."""
+    allowed = (policy.get("azureADJoin") or {}).get("allowedToJoin") or {}
+    return list(allowed.get("groups") or [])
+
+
+def join_check(policy: dict, *, user_id: str, member_of: set[str] | None) -> Check:
+    """Can the signed-in user join devices to Entra ID (without it: AADSTS240001)."""
+    allowed = (policy.get("azureADJoin") or {}).get("allowedToJoin") or {}
+    kind = (allowed.get("@odata.type") or "").rsplit(".", 1)[-1]
+    fix = (
+        'Allow this user in Entra ID > Devices > Device settings > "Users may join devices to '
+        'Microsoft Entra ID" (All, or Selected with this user or a group of theirs).'
+    )
+    if kind == "allDeviceRegistrationMembership":
+        return Check(JOIN, Status.PASS, "All users may join devices to Entra ID.")
+    if kind == "noDeviceRegistrationMembership":
+        return Check(JOIN, Status.FAIL, "No user may join devices to Entra ID.", fix)
+    if kind != "enumeratedDeviceRegistrationMembership":
+        return Check(JOIN, Status.NOT_CHECKED, f"Unknown join setting {kind or '(none)'}.", fix)
+    if user_id in (allowed.get("users") or []):
+        return Check(JOIN, Status.PASS, "You are among the users allowed to join devices.")
+    groups = set(allowed.get("groups") or [])
+    if groups and member_of is None:
+        return Check(
+            JOIN,
+            Status.NOT_CHECKED,
+            "Only selected users and groups may join devices, and your group membership could "
+            "not be read (needs GroupMember.Read.All).",
+            fix,
+        )
+    if groups & (member_of or set()):
+        return Check(JOIN, Status.PASS, "You are in a group allowed to join devices.")
+    return Check(
+        JOIN,
+        Status.FAIL,
+        "Only selected users and groups may join devices, and you are not among them: "
+        "the bulk token request would fail with AADSTS240001.",
+        fix,
+    )
+
+
+def quota_check(policy: dict) -> Check:
+    """Maximum devices per user: every device of a package is joined by its package user."""
+    quota = policy.get("userDeviceQuota")
+    if not isinstance(quota, int):
+        return Check(QUOTA, Status.NOT_CHECKED, "The device quota was not in the answer.")
+    fix = 'Raise "Maximum number of devices per user" in Entra ID > Devices > Device settings.'
+    if quota <= 0:
+        return Check(QUOTA, Status.FAIL, "Users may not have any device (quota 0).", fix)
+    if quota < LOW_DEVICE_QUOTA:
+        return Check(
+            QUOTA,
+            Status.WARN,
+            f"At most {quota} devices per user: if the quota applies to the package user, "
+            f"a package joins at most {quota} devices.",
+            fix,
+        )
+    return Check(QUOTA, Status.PASS, f"At most {quota} devices per user.")
+
+
+def sync_fabric_check(service_principals: list[dict]) -> Check:
+    """The service principal that creates package users (without it: AADSTS90092/90202)."""
+    fix = (
+        "Create it: New-MgServicePrincipal -AppId 00000014-0000-0000-c000-000000000000 "
+        "(Microsoft Graph PowerShell, as an Application Administrator)."
+    )
+    matches = [sp for sp in service_principals if sp.get("appId") == SYNC_FABRIC_APP_ID]
+    if not matches:
+        return Check(
+            SYNC_FABRIC,
+            Status.FAIL,
+            "The Microsoft.Azure.SyncFabric service principal is missing, so no package user "
+            "can be created.",
+            fix,
+        )
+    if matches[0].get("accountEnabled") is False:
+        return Check(
+            SYNC_FABRIC,
+            Status.FAIL,
+            "The Microsoft.Azure.SyncFabric service principal is disabled.",
+            "Enable it in Entra ID > Enterprise applications (Microsoft.Azure.SyncFabric).",
+        )
+    return Check(
+        SYNC_FABRIC, Status.PASS, "The Microsoft.Azure.SyncFabric service principal exists."
+    )
+
+
+def requires_mfa(policy: dict) -> bool:
+    grant = policy.get("grantControls") or {}
+    return "mfa" in (grant.get("builtInControls") or []) or bool(
+        grant.get("authenticationStrength")
+    )
+
+
+def catches_enrollment(policy: dict) -> str | None:
+    """What of device join/enrollment an enabled MFA policy for all users targets, or None."""
+    if policy.get("state") != "enabled" or not requires_mfa(policy):
+        return None
+    conditions = policy.get("conditions") or {}
+    users = conditions.get("users") or {}
+    if "All" not in (users.get("includeUsers") or []):
+        return None
+    apps = conditions.get("applications") or {}
+    if REGISTER_DEVICE_ACTION in (apps.get("includeUserActions") or []):
+        return "device registration"
+    included = apps.get("includeApplications") or []
+    excluded = set(apps.get("excludeApplications") or [])
+    if "All" in included:
+        spared = [name for app_id, name in ENROLLMENT_APPS.items() if app_id in excluded]
+        return None if len(spared) == len(ENROLLMENT_APPS) else "all cloud apps"
+    for app_id, name in ENROLLMENT_APPS.items():
+        if app_id in included:
+            return name
+    return None
+
+
+def excludes_package_users(
+    policy: dict, groups: dict[str, dict | None], package_user_id: str | None = None
+) -> bool | None:
+    """True when the policy spares package_* users; None when an excluded group was unreadable."""
+    users = (policy.get("conditions") or {}).get("users") or {}
+    if package_user_id and package_user_id in (users.get("excludeUsers") or []):
+        return True
+    unreadable = False
+    for group_id in users.get("excludeGroups") or []:
+        group = groups.get(group_id)
+        if group is None:
+            unreadable = True
+            continue
+        rule = (group.get("membershipRule") or "").lower()
+        if "userprincipalname" in rule and "package_" in rule:
+            return True
+    return None if unreadable else False
+
+
+def conditional_access_check(
+    policies: list[dict], groups: dict[str, dict | None], package_user_id: str | None = None
+) -> Check:
+    """Enabled MFA-for-all-users policies on join or enrollment must spare package_* users."""
+    caught, unsure = [], []
+    for policy in policies:
+        target = catches_enrollment(policy)
+        if target is None:
+            continue
+        name = f"'{policy.get('displayName') or policy.get('id')}' ({target})"
+        spared = excludes_package_users(policy, groups, package_user_id)
+        if spared is False:
+            caught.append(name)
+        elif spared is None:
+            unsure.append(name)
+    if caught:
+        return Check(
+            CONDITIONAL_ACCESS,
+            Status.WARN,
+            f"MFA is required for all users by {', '.join(caught)} without excluding package_* "
+            "users: the device join fails with 0xCAA2000C.",
+            EXCLUDE_HOW,
+        )
+    if unsure:
+        return Check(
+            CONDITIONAL_ACCESS,
+            Status.WARN,
+            f"MFA is required for all users by {', '.join(unsure)}; its excluded groups could not "
+            "be read, so whether package_* users are spared is unknown.",
+            EXCLUDE_HOW,
+        )
+    return Check(
+        CONDITIONAL_ACCESS,
+        Status.PASS,
+        "No enabled Conditional Access policy requires MFA of package_* users for device join or "
+        "enrollment.",
+    )
+
+
+def mdm_groups(policies: list[dict]) -> list[str]:
+    return [g["id"] for p in policies for g in p.get("includedGroups") or [] if g.get("id")]
+
+
+def mdm_scope_check(policies: list[dict], *, member_of: set[str] | None) -> Check:
+    """Where Intune is the MDM: its user scope includes the signed-in user."""
+    fix = (
+        "Add the user (or a group of theirs) to the MDM user scope: Entra ID > Mobility "
+        "(MDM and WIP) > Microsoft Intune."
+    )
+    if not policies:
+        return Check(
+            MDM_SCOPE,
+            Status.WARN,
+            "No MDM is connected to Entra ID: devices will join but not enroll in an MDM.",
+            "Connect the MDM (e.g. Microsoft Intune) in Entra ID > Mobility (MDM and WIP).",
+        )
+    intune = next((p for p in policies if p.get("id") == INTUNE_APP_ID), None)
+    if intune is None:
+        names = ", ".join(p.get("displayName") or p.get("id", "?") for p in policies)
+        return Check(
+            MDM_SCOPE,
+            Status.NOT_CHECKED,
+            f"The MDM is not Intune ({names}): its user scope was not checked.",
+            "Make sure the package user is synced to that MDM and in its user scope.",
+        )
+    scope = intune.get("appliesTo")
+    if scope == "all":
+        return Check(MDM_SCOPE, Status.PASS, "Intune's MDM user scope is All.")
+    if scope == "none":
+        return Check(MDM_SCOPE, Status.FAIL, "Intune's MDM user scope is None.", fix)
+    groups = {g.get("id") for g in intune.get("includedGroups") or []}
+    if member_of is None:
+        return Check(
+            MDM_SCOPE,
+            Status.NOT_CHECKED,
+            "Intune's MDM user scope is Some, and your group membership could not be read.",
+            fix,
+        )
+    if groups & member_of:
+        return Check(MDM_SCOPE, Status.PASS, "You are in a group of Intune's MDM user scope.")
+    return Check(
+        MDM_SCOPE, Status.FAIL, "You are not in any group of Intune's MDM user scope.", fix
+    )
+
+
+# --- the calls -------------------------------------------------------------------------------
+
+
+def run_readiness(
+    graph: GraphClient,
+    *,
+    on_event: Callable[[object], None] | None = None,
+    cancel: threading.Event | None = None,
+    package_user_id: str | None = None,
+) -> list[Check]:
+    """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``."""
+    emit = on_event or (lambda event: None)
+
+    def reading(name: str) -> None:
+        if cancel is not None and cancel.is_set():
+            raise UserError("The check was cancelled.")
+        emit(Checking(name))
+
+    try:
+        me = graph.get("/me", params={"$select": "id,userPrincipalName"})
+    except GraphError as error:
+        raise UserError(
+            f"Microsoft Graph would not read the signed-in user ({error.status} {error.code})."
+        ) from None
+
+    reading(LICENSE)
+    checks = [_guarded(LICENSE, lambda: license_check(graph.get_all("/subscribedSkus")))]
+    emit(Checked(checks[-1]))
+
+    reading(JOIN)
+    policy = _read(graph.get, "/policies/deviceRegistrationPolicy")
+    reading(MDM_SCOPE)
+    mdm = _read(
+        graph.get_all,
+        "/policies/mobileDeviceManagementPolicies",
+        version="beta",
+        params={"$expand": "includedGroups"},
+    )
+    wanted = (join_groups(policy) if isinstance(policy, dict) else []) + (
+        mdm_groups(mdm) if isinstance(mdm, list) else []
+    )
+    member_of = _member_of(graph, wanted)
+    if isinstance(policy, GraphError):
+        later = [not_checked(JOIN, policy), not_checked(QUOTA, policy)]
+    else:
+        later = [join_check(policy, user_id=me.get("id", ""), member_of=member_of)]
+        later.append(quota_check(policy))
+    if isinstance(mdm, GraphError):
+        mdm_result = not_checked(MDM_SCOPE, mdm)
+    else:
+        mdm_result = mdm_scope_check(mdm, member_of=member_of)
+    for check in later:
+        emit(Checked(check))
+    checks += later
+
+    reading(SYNC_FABRIC)
+    sync_filter = {
+        "$filter": f"appId eq '{SYNC_FABRIC_APP_ID}'",
+        "$select": "id,appId,displayName,accountEnabled",
+    }
+    checks.append(
+        _guarded(
+            SYNC_FABRIC,
+            lambda: sync_fabric_check(graph.get_all("/servicePrincipals", params=sync_filter)),
+        )
+    )
+    emit(Checked(checks[-1]))
+
+    reading(CONDITIONAL_ACCESS)
+    checks.append(_guarded(CONDITIONAL_ACCESS, lambda: _conditional_access(graph, package_user_id)))
+    emit(Checked(checks[-1]))
+    checks.append(mdm_result)
+    emit(Checked(mdm_result))
+    return checks
+
+
+def _read(call: Callable, path: str, **kwargs) -> dict | list | GraphError:
+    try:
+        return call(path, **kwargs)
+    except GraphError as error:
+        return error
+
+
+def _guarded(name: str, rule: Callable[[], Check]) -> Check:
+    try:
+        return rule()
+    except GraphError as error:
+        return not_checked(name, error)
+
+
+def _member_of(graph: GraphClient, group_ids: list[str]) -> set[str] | None:
+    """Which of these groups the signed-in user is in (transitively); None if unreadable."""
+    unique = list(dict.fromkeys(group_ids))
+    found: set[str] = set()
+    try:
+        for start in range(0, len(unique), 20):  # checkMemberGroups takes at most 20 ids
+            answer = graph.post("/me/checkMemberGroups", {"groupIds": unique[start : start + 20]})
+            found.update(answer.get("value") or [])
+    except GraphError:
+        return None
+    return found
+
+
+def _conditional_access(graph: GraphClient, package_user_id: str | None) -> Check:
+    policies = graph.get_all("/identity/conditionalAccess/policies")
+    groups: dict[str, dict | None] = {}
+    for policy in policies:
+        if catches_enrollment(policy) is None:
+            continue
+        users = (policy.get("conditions") or {}).get("users") or {}
+        for group_id in users.get("excludeGroups") or []:
+            if group_id in groups:
+                continue
+            try:
+                groups[group_id] = graph.get(
+                    f"/groups/{group_id}",
+                    params={"$select": "id,displayName,membershipRule,groupTypes"},
+                )
+            except GraphError:
+                groups[group_id] = None
+    return conditional_access_check(policies, groups, package_user_id)
