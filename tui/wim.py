@@ -1,0 +1,435 @@
+"""The WIM container of a provisioning package: on-disk structures and the writer.
+
+One image of regular files and folders, every resource stored raw (see docs/wim.md for why),
+identical contents stored once, deterministic bytes for the same input and timestamp.
+Payload files are streamed from disk in chunks, so memory use does not grow with their size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from tui.errors import UserError
+
+MAGIC = b"MSWIM\0\0\0"
+HEADER_SIZE = 208
+VERSION = 0x00010D00
+CHUNK_SIZE = 32768
+
+# Header flags.
+HDR_COMPRESSION = 0x00000002
+HDR_SPANNED = 0x00000008
+HDR_RP_FIX = 0x00000080
+HDR_XPRESS = 0x00020000
+HDR_LZX = 0x00040000
+HDR_LZMS = 0x00080000
+HDR_XPRESS_2 = 0x00200000
+# What ICD writes; every resource says for itself whether it is compressed.
+WRITE_FLAGS = HDR_COMPRESSION | HDR_RP_FIX | HDR_XPRESS
+
+# Resource header flags.
+RES_METADATA = 0x02
+RES_COMPRESSED = 0x04
+RES_SPANNED = 0x08
+RES_SOLID = 0x10
+
+ATTR_DIRECTORY = 0x10
+ATTR_ARCHIVE = 0x20
+ATTR_REPARSE_POINT = 0x400
+
+NO_SECURITY = -1
+ZERO_HASH = bytes(20)
+
+# header: magic, size, version, flags, chunk size, guid, part, parts, images,
+# blob table, xml, boot metadata (resource headers), boot index, integrity table, unused
+HEADER = struct.Struct("<8sIIII16sHHI24s24s24sI24s60x")
+RESHDR = struct.Struct("<QQQ")  # size in wim (56 bits) | flags << 56, offset, original size
+BLOB_ENTRY = struct.Struct("<24sHI20s")  # resource header, part number, reference count, SHA-1
+DENTRY = struct.Struct("<QIiQQQQQQ20sIQHHH")  # fixed part of a directory entry: 102 bytes
+SECURITY_EMPTY = struct.pack("<II", 8, 0)  # total length 8, no descriptors
+
+FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+COPY_BUFFER = 1 << 20
+MAX_NAME_UNITS = 255
+_FORBIDDEN_CHARS = set('\\/:*?"<>|') | {chr(c) for c in range(32)}
+
+Source = bytes | Path
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """The image's entry in the WIM XML data, which carries the package metadata."""
+
+    name: str
+    description: str = ""
+    author: str = ""
+    notes: str = ""
+    version: str = "1.0"
+    altitude: int = 5000
+    reset_clear: bool = False
+    package_id: str = ""
+    timestamp: datetime = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource header: where a resource lies in the file and how it is stored."""
+
+    size: int  # bytes in the file
+    flags: int
+    offset: int
+    original_size: int  # bytes once decompressed
+
+    def pack(self) -> bytes:
+        return RESHDR.pack(self.size | self.flags << 56, self.offset, self.original_size)
+
+    @classmethod
+    def unpack(cls, data: bytes, offset: int = 0) -> Resource:
+        size_flags, off, orig = RESHDR.unpack_from(data, offset)
+        return cls(size_flags & ((1 << 56) - 1), size_flags >> 56, off, orig)
+
+
+NO_RESOURCE = Resource(0, 0, 0, 0)
+
+
+def filetime(moment: datetime) -> int:
+    """100-nanosecond intervals since 1601-01-01 UTC; a naive datetime counts as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - FILETIME_EPOCH
+    return (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
+
+
+def from_filetime(value: int) -> datetime:
+    return datetime.fromtimestamp((value - 116444736000000000) / 10_000_000, tz=UTC)
+
+
+# --- the tree ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    name: str
+    children: dict[str, _Node] | None = None  # None for a file; keyed by upper-case name
+    source: Source | None = None
+    hash: bytes = ZERO_HASH
+    size: int = 0
+
+    def sorted_children(self) -> list[_Node]:
+        assert self.children is not None
+        return sorted(self.children.values(), key=lambda n: (n.name.upper(), n.name))
+
+
+def _check_name(name: str, path: str) -> None:
+    problem = None
+    if name in ("", ".", ".."):
+        problem = "it has an empty, '.' or '..' part"
+    elif _FORBIDDEN_CHARS & set(name):
+        problem = 'Windows file names cannot contain \\ / : * ? " < > | or control characters'
+    elif name[-1] in ". ":
+        problem = "Windows file names cannot end with a dot or a space"
+    elif len(name.encode("utf-16-le", "surrogatepass")) // 2 > MAX_NAME_UNITS:
+        problem = "a file name is longer than 255 characters"
+    elif any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+        problem = "it contains an unpaired surrogate character"
+    if problem:
+        raise UserError(f"The path '{path}' cannot be stored in a package: {problem}.")
+
+
+def _build_tree(files: Iterable[tuple[str, Source]]) -> _Node:
+    root = _Node("", {})
+    for path, source in files:
+        parts = path.split("/")
+        for part in parts:
+            _check_name(part, path)
+        node = root
+        for part in parts[:-1]:
+            assert node.children is not None
+            child = node.children.setdefault(part.upper(), _Node(part, {}))
+            if child.children is None:
+                raise UserError(f"The path '{path}' is used both as a file and as a folder.")
+            node = child
+        assert node.children is not None
+        if parts[-1].upper() in node.children:
+            raise UserError(f"The path '{path}' is given twice (names are case-insensitive).")
+        node.children[parts[-1].upper()] = _Node(parts[-1], source=_checked_source(path, source))
+    return root
+
+
+def _checked_source(path: str, source: Source) -> Source:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    source = Path(source)
+    if not source.is_file():
+        raise UserError(f"Cannot read '{source}' (for '{path}'): it is not a readable file.")
+    return source
+
+
+def _walk_files(node: _Node) -> Iterable[_Node]:
+    for child in node.sorted_children():
+        if child.children is None:
+            yield child
+        else:
+            yield from _walk_files(child)
+
+
+def _count(node: _Node) -> tuple[int, int]:
+    """(folders, files) below node, the root not counted."""
+    dirs = files = 0
+    for child in node.children.values() if node.children is not None else ():
+        if child.children is None:
+            files += 1
+        else:
+            sub_dirs, sub_files = _count(child)
+            dirs += 1 + sub_dirs
+            files += sub_files
+    return dirs, files
+
+
+# --- the metadata resource ---------------------------------------------------------------------
+
+
+def _dentry_length(name: str) -> int:
+    name_bytes = len(name.encode("utf-16-le")) + 2 if name else 0
+    return (DENTRY.size + name_bytes + 7) & ~7
+
+
+def _dentry(node: _Node, subdir_offset: int, time: int) -> bytes:
+    name = node.name.encode("utf-16-le")
+    is_dir = node.children is not None
+    fixed = DENTRY.pack(
+        _dentry_length(node.name),
+        ATTR_DIRECTORY if is_dir else ATTR_ARCHIVE,
+        NO_SECURITY,
+        subdir_offset,
+        0,
+        0,
+        time,
+        time,
+        time,
+        node.hash,
+        0,
+        0,  # hard link group: none
+        0,  # extra streams
+        0,  # short name
+        len(name),
+    )
+    body = fixed + (name + b"\0\0" if name else b"")
+    return body.ljust(_dentry_length(node.name), b"\0")
+
+
+def metadata_resource(root: _Node, time: int) -> bytes:
+    """Security data (none), the root entry, then each folder's children followed by an
+    8-byte end marker; folders are laid out breadth-first, as subdir offsets are computed."""
+    root_at = len(SECURITY_EMPTY)
+    next_free = root_at + _dentry_length("") + 8
+    offsets: dict[int, int] = {}  # id(folder) -> offset of its children
+    order: list[_Node] = []
+    queue = [root]
+    while queue:
+        folder = queue.pop(0)
+        offsets[id(folder)] = next_free
+        order.append(folder)
+        for child in folder.sorted_children():
+            next_free += _dentry_length(child.name)
+            if child.children is not None:
+                queue.append(child)
+        next_free += 8
+
+    def entry(node: _Node) -> bytes:
+        return _dentry(node, offsets.get(id(node), 0), time)
+
+    out = bytearray(SECURITY_EMPTY)
+    out += entry(root) + bytes(8)
+    for folder in order:
+        for child in folder.sorted_children():
+            out += entry(child)
+        out += bytes(8)
+    assert len(out) == next_free
+    return bytes(out)
+
+
+# --- the XML data ------------------------------------------------------------------------------
+
+
+def _not_xml_char(ch: str) -> bool:
+    code = ord(ch)
+    return (code < 32 and ch not in "\t\n\r") or 0xD800 <= code <= 0xDFFF or code >= 0xFFFE
+
+
+def _xml_text(value: str, element: str) -> str:
+    if any(_not_xml_char(ch) for ch in value):
+        raise UserError(f"The package {element.lower()} contains a control character.")
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _time_xml(element: str, value: int) -> str:
+    return (
+        f"<{element}><HIGHPART>0x{value >> 32:08X}</HIGHPART>"
+        f"<LOWPART>0x{value & 0xFFFFFFFF:08X}</LOWPART></{element}>"
+    )
+
+
+def image_xml(
+    info: ImageInfo, *, dir_count: int, file_count: int, total_bytes: int, xml_offset: int
+) -> bytes:
+    """The WIM XML data, UTF-16LE with a BOM, elements in the order ICD writes them."""
+    time = filetime(info.timestamp)
+    texts = [
+        ("NAME", info.name),
+        ("DESCRIPTION", info.description),
+        ("NOTES", info.notes),
+        ("AUTHOR", info.author),
+        ("VERSION", info.version),
+        ("ALTITUDE", str(info.altitude)),
+        ("RESETCLEAR", "1" if info.reset_clear else "0"),
+        ("PACKAGEID", info.package_id),
+        ("DIRCOUNT", str(dir_count)),
+        ("FILECOUNT", str(file_count)),
+        ("TOTALBYTES", str(total_bytes)),
+        ("HARDLINKBYTES", "0"),
+    ]
+    image = "".join(f"<{tag}>{_xml_text(value, tag)}</{tag}>" for tag, value in texts)
+    image += _time_xml("CREATIONTIME", time) + _time_xml("LASTMODIFICATIONTIME", time)
+    image += "<WIMBOOT>0</WIMBOOT>"
+    xml = f'<WIM><TOTALBYTES>{xml_offset}</TOTALBYTES><IMAGE INDEX="1">{image}</IMAGE></WIM>'
+    return b"\xff\xfe" + xml.encode("utf-16-le")
+
+
+def header(*, guid: bytes, blob_table: Resource, xml: Resource, flags: int = WRITE_FLAGS) -> bytes:
+    return HEADER.pack(
+        MAGIC,
+        HEADER_SIZE,
+        VERSION,
+        flags,
+        CHUNK_SIZE,
+        guid,
+        1,
+        1,
+        1,
+        blob_table.pack(),
+        xml.pack(),
+        NO_RESOURCE.pack(),
+        0,
+        NO_RESOURCE.pack(),
+    )
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _copy_hashed(out: BinaryIO, path: Path, done: int, total: int, progress) -> tuple[bytes, int]:
+    """Stream a file into out, hashing as it goes; returns (sha1, size)."""
+    digest = hashlib.sha1()
+    size = 0
+    buffer = bytearray(COPY_BUFFER)
+    view = memoryview(buffer)
+    try:
+        with open(path, "rb", buffering=0) as src:
+            while n := src.readinto(buffer):
+                chunk = view[:n]
+                digest.update(chunk)
+                out.write(chunk)
+                size += n
+                if progress:
+                    progress(done + size, total)
+    except OSError as e:
+        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+    return digest.digest(), size
+
+
+def write_wim(
+    out: BinaryIO,
+    files: Iterable[tuple[str, Source]],
+    info: ImageInfo,
+    *,
+    guid: bytes | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Write a one-image WIM of files ('/'-separated paths; folders implied) to out.
+
+    out must be a seekable binary file opened for writing; it is written from offset 0 and
+    truncated at the end. The caller writes to a temporary file and renames it.
+    """
+    root = _build_tree(files)
+    payload = list(_walk_files(root))
+    total = sum(len(n.source) if isinstance(n.source, bytes) else _size(n.source) for n in payload)
+
+    out.seek(0)
+    out.write(bytes(HEADER_SIZE))
+    blobs: dict[bytes, Resource] = {}  # sha1 -> where its one stored copy lies
+    refs: dict[bytes, int] = {}
+    done = 0
+    for node in payload:
+        start = out.tell()
+        if isinstance(node.source, bytes):
+            node.size = len(node.source)
+            node.hash = hashlib.sha1(node.source).digest() if node.size else ZERO_HASH
+            if node.size and node.hash not in blobs:
+                out.write(node.source)
+        else:
+            node.hash, node.size = _copy_hashed(out, node.source, done, total, progress)
+            if not node.size:
+                node.hash = ZERO_HASH
+            elif node.hash in blobs:
+                out.seek(start)  # a duplicate: later writes overwrite it
+        done += node.size
+        if progress:
+            progress(done, total)
+        if node.size:
+            refs[node.hash] = refs.get(node.hash, 0) + 1
+            blobs.setdefault(node.hash, Resource(node.size, 0, start, node.size))
+
+    time = filetime(info.timestamp)
+    metadata = metadata_resource(root, time)
+    metadata_hash = hashlib.sha1(metadata).digest()
+    metadata_res = Resource(len(metadata), RES_METADATA, out.tell(), len(metadata))
+    out.write(metadata)
+
+    table = bytearray(BLOB_ENTRY.pack(metadata_res.pack(), 1, 1, metadata_hash))
+    for digest, res in blobs.items():
+        table += BLOB_ENTRY.pack(res.pack(), 1, refs[digest], digest)
+    table_res = Resource(len(table), RES_METADATA, out.tell(), len(table))
+    out.write(table)
+
+    dirs, count = _count(root)
+    xml_offset = out.tell()
+    xml = image_xml(
+        info,
+        dir_count=dirs,
+        file_count=count,
+        total_bytes=sum(n.size for n in payload),
+        xml_offset=xml_offset,
+    )
+    xml_res = Resource(len(xml), RES_METADATA, xml_offset, len(xml))
+    out.write(xml)
+    out.truncate()
+
+    if guid is None:
+        guid = _derived_guid(metadata, bytes(table), xml)
+    out.seek(0)
+    out.write(header(guid=guid, blob_table=table_res, xml=xml_res))
+    out.seek(0, os.SEEK_END)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as e:
+        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+
+
+def _derived_guid(*parts: bytes) -> bytes:
+    """A GUID that depends only on the image's content, so output is deterministic."""
+    digest = hashlib.sha1(b"bulk-enroll wim guid\0" + b"".join(parts)).digest()
+    guid = bytearray(digest[:16])
+    guid[7] = (guid[7] & 0x0F) | 0x50  # version 5, little-endian field order as in a GUID
+    guid[8] = (guid[8] & 0x3F) | 0x80
+    return bytes(guid)
