@@ -261,7 +261,9 @@ def metadata_resource(root: _Node, time: int) -> bytes:
 
 def _not_xml_char(ch: str) -> bool:
     code = ord(ch)
-    return (code < 32 and ch not in "\t\n\r") or 0xD800 <= code <= 0xDFFF or code >= 0xFFFE
+    if code < 32:
+        return ch not in "\t\n\r"
+    return 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF)
 
 
 def _xml_text(value: str, element: str) -> str:
