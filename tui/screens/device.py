@@ -1,0 +1,70 @@
+"""Step 2, Device: name (with a live preview of its macros), product key, shared use, clean PC."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from tui.screens.step import StepScreen
+from tui.widgets.field import BoolField, Field
+
+# Shown in the preview: a serial number as long as real ones get, and fixed random digits.
+EXAMPLE_SERIAL = "PF3ABC12XYZ789"
+
+
+class DeviceScreen(StepScreen):
+    STEP = "device"
+    FIELDS = ("device",)
+
+    def compose_form(self) -> ComposeResult:
+        d = self.project.device
+        yield Field(
+            "Device name (%SERIAL% = serial number, %RAND:4% = 4 random digits)",
+            "device.name",
+            d.name,
+            apply=lambda v: setattr(d, "name", v),
+            placeholder="e.g. CONTOSO-%RAND:5%",
+            id="device-name",
+        )
+        yield Static("", id="name-preview")
+        yield Field(
+            "Product key to upgrade the edition (optional)",
+            "device.product_key",
+            d.product_key,
+            apply=lambda v: setattr(d, "product_key", v.upper()),
+            placeholder="XXXXX-XXXXX-XXXXX-XXXXX-XXXXX",
+            hint="The device restarts to upgrade.",
+            id="product-key",
+        )
+        yield BoolField(
+            "Shared use (Shared PC mode; Pro, Education, Enterprise)",
+            "device.shared_pc",
+            d.shared_pc,
+            apply=lambda v: setattr(d, "shared_pc", v),
+        )
+        yield BoolField(
+            "Remove pre-installed software",
+            "device.remove_preinstalled",
+            d.remove_preinstalled,
+            apply=lambda v: setattr(d, "remove_preinstalled", v),
+        )
+        yield Static(
+            "Removing pre-installed software resets the device; it works on Enterprise "
+            "and Education only and fails on Home.",
+            classes="hint",
+        )
+
+    def refresh_extras(self) -> None:
+        from tui.rules import expand_device_name
+
+        name = self.project.device.name
+        preview = self.query_one("#name-preview", Static)
+        if not name:
+            preview.update("")
+            return
+        example = expand_device_name(name, serial=EXAMPLE_SERIAL, rand=_fixed_digits)
+        preview.update(f"Example: {example}  ({len(example)} of 15 characters)")
+
+
+def _fixed_digits(count: int) -> str:
+    return "1234567890"[:count].ljust(count, "0")

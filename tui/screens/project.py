@@ -1,0 +1,81 @@
+"""Step 1, Project: name, folder, description; owner type, rank and version under Advanced."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Collapsible, Select
+
+from tui.errors import UserError
+from tui.model import OwnerType
+from tui.screens.step import StepScreen
+from tui.widgets.field import Edited, Field
+
+
+class ProjectScreen(StepScreen):
+    STEP = "project"
+    FIELDS = ("package", "folder")
+
+    def compose_form(self) -> ComposeResult:
+        p = self.project
+        yield Field(
+            "Name",
+            "package.name",
+            p.package.name,
+            apply=lambda v: setattr(p.package, "name", v),
+            placeholder="e.g. Contoso-Laptops",
+            id="name",
+        )
+        yield Field(
+            "Project folder (created if missing)",
+            "folder",
+            p.folder,
+            apply=lambda v: setattr(p, "folder", v),
+            placeholder="e.g. ~/packages/contoso",
+            id="folder",
+        )
+        yield Field(
+            "Description (optional)",
+            "package.description",
+            p.package.description,
+            apply=lambda v: setattr(p.package, "description", v),
+            id="description",
+        )
+        with Collapsible(title="Advanced: owner type, rank, version", id="advanced"):
+            yield Select(
+                [(o.value, o) for o in OwnerType],
+                value=p.package.owner_type,
+                allow_blank=False,
+                id="owner-type",
+            )
+            yield Field(
+                "Rank (0-99: higher wins among packages of the same owner)",
+                "package.rank",
+                str(p.package.rank),
+                apply=self._set_rank,
+                restrict=r"[0-9]*",
+                max_length=2,
+                id="rank",
+            )
+            yield Field(
+                "Version",
+                "package.version",
+                p.package.version,
+                apply=lambda v: setattr(p.package, "version", v),
+                id="version",
+            )
+
+    def _set_rank(self, text: str) -> None:
+        self.project.package.rank = int(text) if text else 0
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL and event.value != self.project.package.owner_type:
+            self.project.package.owner_type = OwnerType(event.value)
+            self.post_message(Edited("package.owner_type"))
+
+    def leave(self) -> bool:
+        try:
+            self.app.settle_project_file()  # type: ignore[attr-defined]
+        except UserError as exc:
+            self.query_one("#folder", Field).show_problem(exc.message)
+            return False
+        return True

@@ -1,0 +1,88 @@
+"""Start: recent projects, new project, open a project file, import, inspect a package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.recent import load_recent
+
+INTRO = (
+    "Prepare a provisioning package (.ppkg) that joins Windows devices to Entra ID "
+    "(or Active Directory) during first boot, and write it to USB sticks."
+)
+
+
+class StartScreen(Screen):
+    BINDINGS = [
+        Binding("n", "new", "New project"),
+        Binding("o", "open", "Open"),
+        Binding("i", "import", "Import XML"),
+        Binding("p", "inspect", "Inspect .ppkg"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("bulk-enroll · Windows bulk enrollment packages", id="heading")
+        with Vertical(id="form"):
+            yield Static(INTRO, id="intro")
+            yield Static("Recent projects (Enter opens):", classes="section")
+            yield OptionList(id="recent")
+            yield Static("", id="recent-empty")
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_recent()
+
+    def on_mount(self) -> None:
+        self.refresh_recent()
+
+    def refresh_recent(self) -> None:
+        recent = [p for p in load_recent(self.app.config_dir) if p.exists()]  # type: ignore[attr-defined]
+        options = self.query_one("#recent", OptionList)
+        options.clear_options()
+        options.add_options(Option(f"{p.name}  ({p.parent})", id=str(p)) for p in recent)
+        options.display = bool(recent)
+        self.query_one("#recent-empty", Static).update(
+            "" if recent else "No recent projects yet: press n to start one."
+        )
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.open_project(Path(event.option.id))  # type: ignore[attr-defined]
+
+    def action_new(self) -> None:
+        self.app.new_project()  # type: ignore[attr-defined]
+
+    def _pick(self, title: str, suffixes: tuple[str, ...], then) -> None:
+        from tui.screens.filepicker import FilePicker
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                then(path)
+
+        self.app.push_screen(FilePicker(title, Path.cwd(), suffixes), chosen)
+
+    def action_open(self) -> None:
+        self._pick("Open a project file", (".json",), self.app.open_project)  # type: ignore[attr-defined]
+
+    def action_import(self) -> None:
+        self._pick(
+            "Import a WCD customizations.xml",
+            (".xml",),
+            self.app.import_customizations,  # type: ignore[attr-defined]
+        )
+
+    def action_inspect(self) -> None:
+        self._pick("Inspect a provisioning package", (".ppkg",), self._inspect)
+
+    def _inspect(self, path: Path) -> None:
+        from tui.screens.packageview import PackageView
+
+        self.app.push_screen(PackageView(path))

@@ -1,0 +1,121 @@
+"""What every step of the procedure shares: heading, form, problem list, Next/Back keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.model import Project
+from tui.screens.steps import STEPS, number, step
+from tui.widgets.field import Edited, Field
+
+
+def owns(prefixes: tuple[str, ...], field: str) -> bool:
+    """Whether the rules field id ``field`` belongs to one of ``prefixes``."""
+    return any(field == p or field.startswith((p + ".", p + "[")) for p in prefixes)
+
+
+class Form(VerticalScroll, can_focus=False):
+    """The scrolling body of a step; Tab goes straight to its fields."""
+
+
+class StepScreen(Screen):
+    """One step. Subclasses set STEP and FIELDS and write ``compose_form``."""
+
+    STEP: ClassVar[str]
+    FIELDS: ClassVar[tuple[str, ...]] = ()  # rules field ids (prefixes) this step edits
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    @property
+    def project(self) -> Project:
+        project = self.app.project  # type: ignore[attr-defined]
+        assert project is not None
+        return project
+
+    @property
+    def today(self):
+        return self.app.today  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            f"Step {number(self.STEP)} of {len(STEPS)} · {step(self.STEP).title}",
+            id="heading",
+        )
+        with Form(id="form"):
+            yield from self.compose_form()
+        yield Static("", id="problems")
+        yield Footer()
+
+    def compose_form(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.recheck()
+
+    # --- checking -----------------------------------------------------------------
+
+    def step_problems(self) -> list:
+        from tui.rules import validate
+
+        problems = validate(self.project, today=self.today, for_build=False)
+        return [p for p in problems if owns(self.FIELDS, p.field)]
+
+    def recheck(self, *, everything: bool = False) -> None:
+        """Show the rule's sentence under each touched field, and refresh extras."""
+        from tui.rules import check_field
+
+        for field in self.query(Field):
+            if field.touched or everything:
+                field.show_problem(check_field(self.project, field.field, today=self.today))
+        panel = self.query_one("#problems", Static)
+        if panel.has_class("-shown"):
+            self.show_problems(self.step_problems())
+        self.refresh_extras()
+
+    def refresh_extras(self) -> None:
+        """Hook: update previews and sections that depend on the model."""
+
+    def show_problems(self, problems: list) -> None:
+        panel = self.query_one("#problems", Static)
+        if problems:
+            lines = "\n".join(f"• {p.message}" for p in problems)
+            panel.update(f"Cannot go on yet:\n{lines}")
+        panel.set_class(bool(problems), "-shown")
+
+    def on_edited(self, message: Edited) -> None:
+        self.app.changed()  # type: ignore[attr-defined]
+        self.recheck()
+
+    # --- moving -------------------------------------------------------------------
+
+    def action_next(self) -> None:
+        problems = self.step_problems()
+        if problems:
+            self.recheck(everything=True)
+            self.show_problems(problems)
+            self.focus_problem(problems[0].field)
+            self.app.bell()
+            return
+        if self.leave():
+            self.app.next_step(self.STEP)  # type: ignore[attr-defined]
+
+    def leave(self) -> bool:
+        """Hook run before Next moves on; return False to stay."""
+        return True
+
+    def focus_problem(self, field_id: str) -> None:
+        for field in self.query(Field):
+            if field.field == field_id:
+                field.input.focus()
+                return
+
+    def action_back(self) -> None:
+        self.app.previous_step(self.STEP)  # type: ignore[attr-defined]

@@ -1,0 +1,176 @@
+"""Form fields bound to one model field, showing the core rule's sentence under them.
+
+A field never judges its value itself: the screen asks ``tui.rules`` and calls
+``show_problem``. Editing calls ``apply`` (which writes the model) and posts ``Edited``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+
+class Edited(Message):
+    """A field's value was changed by the user (the model already holds it)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__()
+        self.field = field
+
+
+class Field(Vertical):
+    """A labelled one-line input for the model field ``field`` (a rules field id)."""
+
+    DEFAULT_CSS = """
+    Field { height: auto; }
+    Field > Label { color: $text-muted; }
+    Field > .field--hint { color: $text-muted; height: auto; }
+    Field > .field--problem { color: $error; height: auto; display: none; }
+    Field.-invalid > .field--problem { display: block; }
+    Field.-invalid > Input { border: tall $error; }
+    """
+
+    def __init__(
+        self,
+        label: str,
+        field: str,
+        value: str,
+        *,
+        apply: Callable[[str], None],
+        placeholder: str = "",
+        hint: str = "",
+        password: bool = False,
+        restrict: str | None = None,
+        max_length: int = 0,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.field = field
+        self.apply = apply
+        self.touched = False
+        self._label = label
+        self._value = value
+        self._placeholder = placeholder
+        self._hint = hint
+        self._password = password
+        self._restrict = restrict
+        self._max_length = max_length
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._label)
+        yield Input(
+            self._value,
+            placeholder=self._placeholder,
+            password=self._password,
+            restrict=self._restrict,
+            max_length=self._max_length,
+            select_on_focus=False,
+        )
+        if self._hint:
+            yield Static(self._hint, classes="field--hint")
+        yield Static("", classes="field--problem")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one(Input)
+
+    @property
+    def value(self) -> str:
+        return self.input.value
+
+    def show_problem(self, problem: str | None) -> None:
+        self.query_one(".field--problem", Static).update(problem or "")
+        self.set_class(bool(problem), "-invalid")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.value == self._value:
+            return
+        self._value = event.value
+        self.touched = True
+        self.apply(event.value)
+        self.post_message(Edited(self.field))
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        event.stop()
+        if not self.touched:
+            self.touched = bool(event.value)
+            self.post_message(Edited(self.field))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        # Enter moves on, as in a paper form; Ctrl+N is "Next".
+        event.stop()
+        self.screen.focus_next()
+
+
+class SecretField(Field):
+    """A password-style field: drawn as bullets until the reveal key is pressed."""
+
+    BINDINGS = [Binding("ctrl+r", "reveal", "Reveal/hide")]
+
+    def __init__(self, label: str, field: str, value: str, **kwargs) -> None:
+        super().__init__(label, field, value, password=True, **kwargs)
+
+    def action_reveal(self) -> None:
+        self.input.password = not self.input.password
+
+
+class BoolField(Checkbox):
+    """A checkbox bound to a boolean model field."""
+
+    def __init__(self, label: str, field: str, value: bool, *, apply: Callable[[bool], None]):
+        super().__init__(label, value, id=None)
+        self.field = field
+        self.apply = apply
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self.apply(event.value)
+        self.post_message(Edited(self.field))
+
+
+class ChoiceField(Vertical):
+    """A labelled set of radio buttons; ``apply`` receives the chosen key."""
+
+    DEFAULT_CSS = """
+    ChoiceField { height: auto; }
+    ChoiceField > Label { color: $text-muted; }
+    ChoiceField > RadioSet { width: 100%; }
+    """
+
+    def __init__(
+        self,
+        label: str,
+        field: str,
+        choices: Sequence[tuple[str, str]],
+        value: str,
+        *,
+        apply: Callable[[str], None],
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.field = field
+        self.apply = apply
+        self._label = label
+        self._choices = list(choices)
+        self._value = value
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._label)
+        with RadioSet():
+            for key, text in self._choices:
+                yield RadioButton(text, value=key == self._value, name=key)
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        event.stop()
+        key = event.pressed.name or ""
+        if key == self._value:
+            return
+        self._value = key
+        self.apply(key)
+        self.post_message(Edited(self.field))
