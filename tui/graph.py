@@ -7,9 +7,8 @@ Every Graph call of the readiness check and the enrollment verification goes thr
 from __future__ import annotations
 
 import email.utils
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 
 from tui.errors import UserError
+from tui.signin import DEFAULT_AUTHORITY, CancelToken, SignInConfig, open_session, sign_in
 
 # Microsoft Graph Command Line Tools: a first-party public client that may ask for Graph
 # delegated scopes with device code in every tenant (docs/graph-checks.md).
@@ -126,8 +126,8 @@ class GraphClient:
         timeout: float = 30.0,
         retries: int = 4,
         max_wait: float = 60.0,
-        sleep: Callable[[float], None] | None = None,
-        cancel: threading.Event | None = None,
+        sleep: Callable[[float], object] | None = None,
+        cancel: CancelToken | None = None,
         on_event: Callable[[object], None] | None = None,
     ) -> None:
         self.root = root.rstrip("/")
@@ -136,12 +136,21 @@ class GraphClient:
         self._timeout = timeout
         self._retries = retries
         self._max_wait = max_wait
-        self._cancel = cancel or threading.Event()
-        self._sleep = sleep or self._cancel.wait
+        self.cancel = cancel or CancelToken()
+        self._sleep = sleep or self.cancel.wait
         self._on_event = on_event or (lambda event: None)
 
     def __repr__(self) -> str:
         return f"GraphClient(root={self.root!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def get(self, path: str, *, version: str = "v1.0", params: dict | None = None) -> dict:
         return self._request("GET", self._url(path, version), params=params)
@@ -229,8 +238,7 @@ class GraphClient:
             ) from None
 
     def _check_cancel(self) -> None:
-        if self._cancel.is_set():
-            raise UserError("The check was cancelled.")
+        self.cancel.check()
 
 
 def _graph_error(response: requests.Response, path: str) -> GraphError:
@@ -243,3 +251,57 @@ def _graph_error(response: requests.Response, path: str) -> GraphError:
     if response.status_code in RETRY_STATUSES:
         message = message or "still throttled after retries"
     return GraphError(response.status_code, code or response.reason or "", message, path)
+
+
+def graph_sign_in_config(
+    authority: str | None = None,
+    client_id: str | None = None,
+    *,
+    proxy: str | None = None,
+    ca_bundle: str | None = None,
+    http_timeout: float = 30.0,
+) -> SignInConfig:
+    """Sign-in settings for Graph: the Graph Command Line Tools client unless told otherwise."""
+    return SignInConfig(
+        authority=authority or DEFAULT_AUTHORITY,
+        client_id=client_id or GRAPH_CLIENT_ID,
+        proxy=proxy,
+        ca_bundle=ca_bundle,
+        http_timeout=http_timeout,
+    )
+
+
+def connect(
+    config: SignInConfig,
+    permissions: Sequence[str],
+    *,
+    graph_url: str | None = None,
+    on_event: Callable[[object], None],
+    cancel: CancelToken,
+    deadline: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+) -> GraphClient:
+    """Sign in (device code) for these Graph permissions and return a client; close it after."""
+    root = graph_root(config.authority, graph_url)
+    session = open_session(config)
+    try:
+        result = sign_in(
+            config,
+            scopes_for(root, permissions),
+            on_event=on_event,
+            cancel=cancel,
+            deadline=deadline,
+            session=session,
+        )
+    except BaseException:
+        session.close()
+        raise
+    return GraphClient(
+        root,
+        result.access_token,
+        session=session,
+        timeout=config.http_timeout,
+        cancel=cancel,
+        sleep=sleep,
+        on_event=on_event,
+    )

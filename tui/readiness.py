@@ -6,13 +6,13 @@ the calls. Anything the signed-in account may not read is "not checked", never "
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from tui.errors import UserError
-from tui.graph import GraphClient, GraphError
+from tui.graph import READINESS_PERMISSIONS, GraphClient, GraphError, connect
+from tui.signin import CancelToken, SignInConfig
 
 SYNC_FABRIC_APP_ID = "00000014-0000-0000-c000-000000000000"
 INTUNE_APP_ID = "0000000a-0000-0000-c000-000000000000"
@@ -365,18 +365,42 @@ def mdm_scope_check(policies: list[dict], *, member_of: set[str] | None) -> Chec
 
 
 def run_readiness(
+    config: SignInConfig,
+    *,
+    on_event: Callable[[object], None],
+    cancel: CancelToken,
+    graph_url: str | None = None,
+    deadline: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+) -> list[Check]:
+    """Sign in for the read-only readiness permissions, then check the tenant.
+
+    Blocks (run it in a worker thread); ``on_event`` gets the sign-in events of
+    ``tui.signin`` (the device code to show), then ``Checking``/``Checked`` per check.
+    """
+    with connect(
+        config,
+        READINESS_PERMISSIONS,
+        graph_url=graph_url,
+        on_event=on_event,
+        cancel=cancel,
+        deadline=deadline,
+        sleep=sleep,
+    ) as graph:
+        return read_readiness(graph, on_event=on_event)
+
+
+def read_readiness(
     graph: GraphClient,
     *,
     on_event: Callable[[object], None] | None = None,
-    cancel: threading.Event | None = None,
     package_user_id: str | None = None,
 ) -> list[Check]:
     """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``."""
     emit = on_event or (lambda event: None)
 
     def reading(name: str) -> None:
-        if cancel is not None and cancel.is_set():
-            raise UserError("The check was cancelled.")
+        graph.cancel.check()
         emit(Checking(name))
 
     try:
