@@ -12,7 +12,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -108,7 +108,7 @@ def filetime(moment: datetime) -> int:
 
 
 def from_filetime(value: int) -> datetime:
-    return datetime.fromtimestamp((value - 116444736000000000) / 10_000_000, tz=UTC)
+    return FILETIME_EPOCH + timedelta(microseconds=value // 10)
 
 
 # --- the tree ----------------------------------------------------------------------------------
