@@ -1,0 +1,39 @@
+"""``bulk-enroll export-wcd PROJECT DIR``: a WCD project folder a Windows colleague can open."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "export-wcd"
+HELP = (
+    "Write a project as a Windows Configuration Designer project folder "
+    "(customizations.xml and <name>.icdproj.xml)."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", metavar="PROJECT", help="the project file (.bulkenroll.toml)")
+    parser.add_argument("directory", metavar="DIR", help="the folder to write (created if needed)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import date
+    from pathlib import Path
+
+    from tui.customizations import export_wcd
+    from tui.errors import UserError
+    from tui.projectfile import load_project
+    from tui.rules import validate
+
+    project = load_project(args.project)
+    problems = validate(project, today=date.today(), for_build=False)
+    if len(problems) == 1:
+        raise UserError(problems[0].message)
+    if problems:
+        for problem in problems:
+            print(f"bulk-enroll: {problem.message}", file=sys.stderr)
+        return 2
+    for path in export_wcd(project, Path(args.directory)):
+        print(path)
+    return 0
