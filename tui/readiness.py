@@ -506,3 +506,28 @@ def _conditional_access(graph: GraphClient, package_user_id: str | None) -> Chec
             except GraphError:
                 groups[group_id] = None
     return conditional_access_check(policies, groups, package_user_id)
+
+
+# --- plain-text form, for the command line -----------------------------------------------
+
+LABELS = {
+    Status.PASS: "pass",
+    Status.WARN: "WARN",
+    Status.FAIL: "FAIL",
+    Status.NOT_CHECKED: "not checked",
+}
+
+
+def render_checks(checks: Iterable[Check]) -> str:
+    """One line per check, with the fix under anything that did not pass."""
+    lines = []
+    for check in checks:
+        lines.append(f"{LABELS[check.status]:<12}{check.name}: {check.reason}")
+        if check.fix and check.status is not Status.PASS:
+            lines.append(f"{'':<12}  fix: {check.fix}")
+    return "\n".join(lines)
+
+
+def exit_status(checks: Iterable[Check]) -> int:
+    """0 when nothing failed, 1 when a check failed (2 is left for errors)."""
+    return 1 if any(check.status is Status.FAIL for check in checks) else 0

@@ -1,0 +1,121 @@
+"""``bulk-enroll check``: is the tenant ready for bulk enrollment? (read-only, Microsoft Graph)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from urllib.parse import urlsplit
+
+NAME = "check"
+HELP = "Check that the Entra ID tenant is ready for bulk enrollment (signs in to Microsoft Graph)."
+
+
+def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sign-in and output options ``check`` and ``verify`` share."""
+    parser.add_argument(
+        "--authority",
+        metavar="URL",
+        help="sign-in authority, https://<login host>/<tenant> "
+        "(default: the project's login host, else https://login.microsoftonline.com/organizations)",
+    )
+    parser.add_argument(
+        "--graph-url",
+        metavar="URL",
+        help="Microsoft Graph address (default: the one matching the login host)",
+    )
+    parser.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="public client id for the Graph sign-in (default: Microsoft Graph Command Line Tools)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="give up when nobody signs in within this time (default: 900)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the results as JSON on standard output"
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project", metavar="FILE", help="project file (its login host is used for sign-in)"
+    )
+    add_graph_arguments(parser)
+
+
+def authority_for(explicit: str | None, project_authority: str | None) -> str | None:
+    """--authority, else the project's login host with the organizations tenant."""
+    if explicit:
+        return explicit
+    if project_authority:
+        host = urlsplit(project_authority).netloc
+        if host:
+            return f"https://{host}/organizations"
+    return None
+
+
+def sign_in_config(args: argparse.Namespace, project_authority: str | None = None):
+    from tui.graph import graph_sign_in_config
+    from tui.signin import check_authority
+
+    authority = authority_for(args.authority, project_authority)
+    if authority:
+        authority = check_authority(authority)
+    if args.timeout <= 0:
+        from tui.errors import UserError
+
+        raise UserError("--timeout: give a number of seconds above 0.")
+    return graph_sign_in_config(authority, args.client_id)
+
+
+def print_progress(event: object) -> None:
+    """Sign-in and check progress on standard error (standard output stays for results)."""
+    from tui.graph import Waiting
+    from tui.readiness import Checking
+    from tui.signin import SignedIn, WaitingForSignIn
+
+    if isinstance(event, WaitingForSignIn):
+        text = event.message or (
+            f"To sign in, open {event.verification_uri} and enter the code {event.user_code}."
+        )
+        print(text, file=sys.stderr, flush=True)
+    elif isinstance(event, SignedIn):
+        print(f"Signed in as {event.username or 'an unnamed account'}.", file=sys.stderr)
+    elif isinstance(event, Checking):
+        print(f"Checking {event.name}…", file=sys.stderr, flush=True)
+    elif isinstance(event, Waiting):
+        print(
+            f"Microsoft Graph asks to wait {event.seconds:g} s before the next request…",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.readiness import exit_status, render_checks, run_readiness
+    from tui.signin import CancelToken
+
+    project_authority = None
+    if args.project:
+        from tui.projectfile import load_project
+
+        project_authority = load_project(args.project).entra.authority
+    config = sign_in_config(args, project_authority)
+    checks = run_readiness(
+        config,
+        graph_url=args.graph_url,
+        on_event=print_progress,
+        cancel=CancelToken(),
+        deadline=time.monotonic() + args.timeout,
+    )
+    if args.json:
+        print(json.dumps({"checks": [c.to_json() for c in checks]}, indent=2))
+    else:
+        print(render_checks(checks))
+    return exit_status(checks)

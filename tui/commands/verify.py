@@ -1,0 +1,59 @@
+"""``bulk-enroll verify``: did the provisioned devices join, owned by the package user?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import date
+
+from tui.commands.check import add_graph_arguments, print_progress, sign_in_config
+
+NAME = "verify"
+HELP = "List the devices the project's package user joined to Entra ID and flag problems."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", metavar="FILE", required=True, help="project file")
+    add_graph_arguments(parser)
+
+
+def render_devices(devices) -> str:
+    """A small table: name, join type, OS, registration date, MDM, compliance."""
+    rows = [("Device", "Join type", "OS", "Registered", "MDM", "Compliant")]
+    for d in devices:
+        compliant = {True: "yes", False: "NO", None: "?"}[d.compliant]
+        registered = d.registered.date().isoformat() if d.registered else "?"
+        rows.append((d.name, d.join_type, d.os, registered, d.mdm or "?", compliant))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.enrollment import verify_enrollment
+    from tui.projectfile import load_project
+    from tui.readiness import exit_status, render_checks
+    from tui.signin import CancelToken
+
+    project = load_project(args.project)
+    config = sign_in_config(args, project.entra.authority)
+    report = verify_enrollment(
+        config,
+        project,
+        today=date.today(),
+        graph_url=args.graph_url,
+        on_event=print_progress,
+        cancel=CancelToken(),
+        deadline=time.monotonic() + args.timeout,
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(f"Package user: {report.package_user}")
+        if report.devices:
+            print(render_devices(report.devices))
+        print(render_checks(report.checks))
+    return exit_status(report.checks)
