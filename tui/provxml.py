@@ -59,6 +59,15 @@ DERIVED_CERTIFICATE = "Certificates/RootCertificates/RootCertificate/Certificate
 DERIVED_WIFI = "ConnectivityProfiles/WLAN/WLANSetting/WLANConfig/WLANXmlSettings"
 DERIVED_DOMAIN_JOIN = "Accounts/ComputerAccount/DomainName"
 DERIVED_DEPENDENCY = "ProvisioningCommands/PrimaryContext/Command/CommandConfig/DependencyPackages"
+DERIVED_ALL = (
+    DERIVED_WIFI,
+    DERIVED_CERTIFICATE,
+    DERIVED_DOMAIN_JOIN,
+    DERIVED_SHARED_PC,
+    DERIVED_DEPENDENCY,
+    DERIVED_PRODUCT_KEY,
+    DERIVED_CLEAN_PC,
+)
 
 # Accounts CSP LocalUserGroup: Administrators = 2 as real WCD 2025 output shows.
 LOCAL_USER_GROUPS = {"Users": 1, "Standard Users": 1, "Administrators": 2, "Guests": 3}

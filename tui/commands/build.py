@@ -1,0 +1,126 @@
+"""``bulk-enroll build SOURCE -o OUT.ppkg``: a provisioning package from a project or a WCD file.
+
+SOURCE is a project file or a WCD customizations.xml (told apart by content), so this is an
+``icd.exe /Build-ProvisioningPackage`` for Linux and macOS. Settings of an imported
+customizations.xml that bulk-enroll does not model are listed, and the build refuses to drop
+them unless ``--drop-unknown`` says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "build"
+HELP = "Build a provisioning package (.ppkg) from a project file or a WCD customizations.xml."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source", metavar="SOURCE", help="project file (.bulkenroll.toml) or customizations.xml"
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="OUT.ppkg", required=True, help="the package to write"
+    )
+    parser.add_argument(
+        "--timestamp",
+        metavar="ISO",
+        help="time stamp stored in the package (default: now); the same project and time "
+        "stamp give the same bytes",
+    )
+    parser.add_argument(
+        "--drop-unknown",
+        action="store_true",
+        help="build even when an imported customizations.xml holds settings bulk-enroll does "
+        "not model (they are left out of the package)",
+    )
+
+
+def _warn(text: str) -> None:
+    print(f"bulk-enroll: warning: {text}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui import package, rules
+    from tui.errors import UserError
+
+    stamp = _timestamp(args.timestamp)
+    project = _load_source(args.source, drop_unknown=args.drop_unknown)
+    problems = rules.validate(project, today=stamp.date(), for_build=True)
+    if len(problems) == 1:
+        raise UserError(problems[0].message)
+    if problems:
+        for problem in problems:
+            print(f"bulk-enroll: {problem.message}", file=sys.stderr)
+        return 2
+    for warning in rules.warnings(project, today=stamp.date()):
+        _warn(warning.message)
+
+    result = package.build_package(project, args.output, timestamp=stamp)
+    if result.derived:
+        print(
+            "bulk-enroll: note: these settings use a form derived from Microsoft's CSP "
+            "documentation, not yet seen in a WCD-built package (see docs/package-format.md): "
+            + ", ".join(result.derived),
+            file=sys.stderr,
+        )
+    print(f"{result.path} ({result.size} bytes, package {result.package_id})")
+    return 0
+
+
+def _timestamp(text: str | None):
+    from datetime import UTC, datetime
+
+    from tui.errors import UserError
+
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"--timestamp: '{text}' is not an ISO 8601 time (e.g. 2026-11-30T08:00:00Z)."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _load_source(source: str, *, drop_unknown: bool):
+    from pathlib import Path
+
+    from tui import customizations, projectfile
+    from tui.errors import UserError
+
+    path = Path(source)
+    try:
+        head = path.open("rb").read(512)
+    except OSError as exc:
+        raise UserError(f"Cannot read '{source}': {exc.strerror or exc}.") from exc
+    if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+        return projectfile.load_project(path)
+
+    data = path.read_bytes()
+    result = customizations.read_customizations(data, source=source)
+    for unknown in result.unknown:
+        _warn(f"{source}: bulk-enroll does not model the setting {unknown}.")
+    if result.unknown and not drop_unknown:
+        count = len(result.unknown)
+        raise UserError(
+            f"{source} holds {count} setting{'s' if count > 1 else ''} bulk-enroll does not "
+            "model (listed above); build with --drop-unknown to leave them out of the package."
+        )
+    return _resolve_paths(result.project, path.parent)
+
+
+def _resolve_paths(project, folder):
+    """Relative payload paths in a customizations.xml are relative to the file's folder."""
+    from pathlib import Path
+
+    def resolve(p: str) -> str:
+        return p if not p or Path(p).expanduser().is_absolute() else str(folder / p)
+
+    for app in project.applications:
+        app.file = resolve(app.file)
+        app.dependencies = [resolve(d) for d in app.dependencies]
+    for cert in project.certificates:
+        cert.path = resolve(cert.path)
+    return project
