@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from tui.model import JoinKind, OwnerType, Project, WifiSecurity
+from tui.model import Application, JoinKind, OwnerType, Project, WifiSecurity
+from tui.settings import dependency_key
 
 MAX_DEVICE_NAME = 15
 MAX_TOKEN_DAYS = 180
@@ -488,7 +489,7 @@ def _list_rules(project: Project, *, for_build: bool) -> Iterator[Rule]:
         )
         yield f"{f}.return_code_success", lambda a=app: _return_code(a.return_code_success)
         yield f"{f}.return_code_restart", lambda a=app: _return_code(a.return_code_restart)
-        yield f"{f}.dependencies", lambda a=app: _dependencies(a.dependencies, for_build=for_build)
+        yield f"{f}.dependencies", lambda a=app: _dependencies(a, for_build=for_build)
     cert_names = [c.name for c in project.certificates]
     for i, cert in enumerate(project.certificates):
         f = f"certificates[{i}]"
@@ -502,10 +503,18 @@ def _list_rules(project: Project, *, for_build: bool) -> Iterator[Rule]:
         yield f"{f}.path", lambda c=cert: _certificate_file(c.path, for_build=for_build)
 
 
-def _dependencies(paths: list[str], *, for_build: bool) -> str | None:
-    for path in paths:
+def _dependencies(app: Application, *, for_build: bool) -> str | None:
+    names = [dependency_key(app.file)]
+    for path in app.dependencies:
         if not path.strip():
-            return "one entry is empty: choose a file or remove the entry."
+            return "one entry is empty; choose a file or remove the entry."
+        name = dependency_key(path)
+        if name in names:
+            # Windows copies an application's files into one folder on the device.
+            return (
+                f"two files are called {name}; the files of one application need different names."
+            )
+        names.append(name)
         if for_build and (problem := _readable_file(path, "dependency file")):
             return problem
     return None
