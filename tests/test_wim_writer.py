@@ -1,0 +1,397 @@
+"""The WIM writer, checked by independent readers: wimlib-imagex (verify, info --xml, apply) and
+7-Zip (x), byte-comparing every extracted file with what we meant to write."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import subprocess
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tui.errors import UserError
+from tui.wim import (
+    BLOB_ENTRY,
+    HEADER,
+    RES_COMPRESSED,
+    ImageInfo,
+    Resource,
+    filetime,
+    write_wim,
+)
+
+STAMP = datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
+INFO = ImageInfo(
+    name="Entra bulk <enrol> & co",
+    description="Déploiement – test",
+    author="IT",
+    notes="VERSION=10.0.26100.1;Source=Classic;;PackageID=0b7e0c7e-1234-4abc-8def-001122334455;",
+    version="1.2",
+    altitude=5000,
+    reset_clear=True,
+    package_id="{0b7e0c7e-1234-4abc-8def-001122334455}",
+    timestamp=STAMP,
+)
+ICD_ORDER = [
+    "NAME",
+    "DESCRIPTION",
+    "NOTES",
+    "AUTHOR",
+    "VERSION",
+    "ALTITUDE",
+    "RESETCLEAR",
+    "PACKAGEID",
+    "DIRCOUNT",
+    "FILECOUNT",
+    "TOTALBYTES",
+    "HARDLINKBYTES",
+    "CREATIONTIME",
+    "LASTMODIFICATIONTIME",
+    "WIMBOOT",
+]
+
+
+def run(*args: str | Path, text: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=text, check=False)
+    assert result.returncode == 0, f"{args[0]} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def payload(size: int, seed: int = 1) -> bytes:
+    """Deterministic data mixing text-like runs and noise, so chunks differ."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest()
+        out += f"line {counter} of payload {seed}\r\n".encode()
+        counter += 1
+    return bytes(out[:size])
+
+
+def shapes(tmp_path: Path) -> dict[str, bytes | Path]:
+    """Every shape the writer must handle; Path sources are streamed from disk."""
+    big = tmp_path / "src" / "installer.msi"
+    big.parent.mkdir(parents=True, exist_ok=True)
+    big.write_bytes(payload(5 * 32768 + 123, seed=7))
+    return {
+        "Multivariant/Multivariant.xml": b'<?xml version="1.0" encoding="UTF-8"?>\r\n<Elements />',
+        "Multivariant/0/Prov/RunTime.xml": "\ufeff<ConfigurationSource />".encode(),
+        "Multivariant/0/Prov/RunTime/0__Accounts_Azure.provxml": payload(3000, seed=2),
+        "CommonSettings/1/AnswerFile.xml": payload(40, seed=3),
+        "CommonSettings/CommonSettings.xml": payload(40, seed=3),  # duplicate content
+        "empty/empty.txt": b"",
+        "deep/a/b/c/d/e/f/leaf.bin": b"\x00\x01\x02",
+        "Ünïcødé – 日本語/файл 😀.txt": "ünicode ✓".encode(),
+        "DataAsset/2/0_abc=/installer.msi": big,
+        "DataAsset/2/1_def=/copy of installer.msi": big,  # duplicate, streamed twice
+        "DataAsset/2/2_ghi=/same bytes.msi": big.read_bytes(),  # duplicate of a Path source
+    }
+
+
+def expected_bytes(files: dict[str, bytes | Path]) -> dict[str, bytes]:
+    return {p: s.read_bytes() if isinstance(s, Path) else s for p, s in files.items()}
+
+
+def build(path: Path, files, info: ImageInfo = INFO, **kwargs) -> Path:
+    items = files.items() if isinstance(files, dict) else files
+    with open(path, "wb") as out:
+        write_wim(out, items, info, **kwargs)
+    return path
+
+
+def extracted(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def blob_table(data: bytes) -> list[tuple[Resource, int, bytes]]:
+    fields = HEADER.unpack_from(data)
+    table = Resource.unpack(fields[9])
+    raw = data[table.offset : table.offset + table.size]
+    out = []
+    for at in range(0, len(raw), BLOB_ENTRY.size):
+        header, _part, refs, digest = BLOB_ENTRY.unpack_from(raw, at)
+        out.append((Resource.unpack(header), refs, digest))
+    return out
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    files = shapes(tmp_path)
+    return build(tmp_path / "out.ppkg", files), expected_bytes(files)
+
+
+def test_wimlib_verifies_it(built):
+    wim, _ = built
+    result = run("wimlib-imagex", "verify", wim)
+    assert "successfully verified" in result.stdout
+    warnings = [
+        line for line in result.stderr.splitlines() if "WARNING" in line and "integrity" not in line
+    ]
+    assert warnings == []
+
+
+@pytest.mark.parametrize("tool", ["wimlib", "7zz"])
+def test_every_file_extracts_byte_for_byte(built, tmp_path, tool):
+    wim, expected = built
+    dest = tmp_path / f"x-{tool}"
+    if tool == "wimlib":
+        run("wimlib-imagex", "apply", wim, "1", dest)
+    else:
+        run("7zz", "x", "-y", f"-o{dest}", wim)
+    assert extracted(dest) == expected
+
+
+def test_7zip_tests_it_clean(built):
+    wim, expected = built
+    result = run("7zz", "t", wim)
+    assert "Everything is Ok" in result.stdout
+    assert f"Files: {len(expected)}" in result.stdout
+
+
+def test_wimlib_sees_the_image_properties_in_icd_order(built):
+    wim, expected = built
+    xml = run("wimlib-imagex", "info", "--xml", wim, text=False).stdout
+    assert xml.startswith(b"\xff\xfe<\0W\0I\0M\0>\0")  # UTF-16LE with BOM
+    root = etree.fromstring(xml)
+    image = root.find("IMAGE")
+    assert image.get("INDEX") == "1"
+    assert [child.tag for child in image] == ICD_ORDER
+    text = {child.tag: child.text or "" for child in image}
+    assert text["NAME"] == INFO.name
+    assert text["DESCRIPTION"] == INFO.description
+    assert text["NOTES"] == INFO.notes
+    assert text["AUTHOR"] == INFO.author
+    assert text["VERSION"] == "1.2"
+    assert text["ALTITUDE"] == "5000"
+    assert text["RESETCLEAR"] == "1"
+    assert text["PACKAGEID"] == INFO.package_id
+    assert text["WIMBOOT"] == "0"
+    assert text["HARDLINKBYTES"] == "0"
+    assert int(text["FILECOUNT"]) == len(expected)
+    assert int(text["TOTALBYTES"]) == sum(len(b) for b in expected.values())
+    dirs = {str(Path(p).parents[i]) for p in expected for i in range(len(Path(p).parts) - 1)}
+    assert int(text["DIRCOUNT"]) == len(dirs)
+    ft = filetime(STAMP)
+    for tag in ("CREATIONTIME", "LASTMODIFICATIONTIME"):
+        assert image.findtext(f"{tag}/HIGHPART") == f"0x{ft >> 32:08X}"
+        assert image.findtext(f"{tag}/LOWPART") == f"0x{ft & 0xFFFFFFFF:08X}"
+    # The top-level TOTALBYTES is the offset of the XML data, as in ICD output.
+    xml_offset = Resource.unpack(HEADER.unpack_from(wim.read_bytes())[10]).offset
+    assert root.findtext("TOTALBYTES") == str(xml_offset)
+
+
+def test_wimlib_info_reports_name_and_times(built):
+    wim, _ = built
+    info = run("wimlib-imagex", "info", wim).stdout
+    assert f"Name:                   {INFO.name}" in info
+    assert "Creation Time:          Tue Mar 04 05:06:07 2025 UTC" in info
+    assert "Compression:    XPRESS" in info
+    assert "Chunk Size:     32768 bytes" in info
+
+
+def test_file_times_are_the_timestamp(built, tmp_path):
+    wim, _ = built
+    dest = tmp_path / "times"
+    run("wimlib-imagex", "apply", wim, "1", dest)
+    for p in dest.rglob("*"):
+        assert p.stat().st_mtime == pytest.approx(STAMP.timestamp(), abs=1e-6)
+
+
+def test_header_and_layout_as_icd_writes_them(built):
+    wim, expected = built
+    data = wim.read_bytes()
+    fields = HEADER.unpack_from(data)
+    magic, size, version, flags, chunk, _guid, part, parts, images = fields[:9]
+    assert (magic, size, version, flags, chunk) == (b"MSWIM\0\0\0", 208, 0x10D00, 0x20082, 32768)
+    assert (part, parts, images) == (1, 1, 1)
+    table, xml = Resource.unpack(fields[9]), Resource.unpack(fields[10])
+    assert Resource.unpack(fields[11]).size == 0  # no boot metadata
+    assert fields[12] == 0
+    assert Resource.unpack(fields[13]).size == 0  # no integrity table
+    # blobs, metadata, blob table, XML, nothing after it
+    assert xml.offset + xml.size == len(data)
+    assert table.offset + table.size == xml.offset
+    entries = blob_table(data)
+    metadata = entries[0][0]
+    assert metadata.flags == 0x02 and metadata.offset + metadata.size == table.offset
+    assert all(not res.flags & RES_COMPRESSED for res, _, _ in entries)
+    assert data[xml.offset : xml.offset + 2] == b"\xff\xfe"
+    # identical contents are stored once, with a reference per file
+    unique = {hashlib.sha1(b).digest(): b for b in expected.values() if b}
+    stored = {digest: refs for res, refs, digest in entries[1:]}
+    assert set(stored) == set(unique)
+    counts = [hashlib.sha1(b).digest() for b in expected.values() if b]
+    assert stored == {d: counts.count(d) for d in unique}
+    for res, _, digest in entries[1:]:
+        assert hashlib.sha1(data[res.offset : res.offset + res.size]).digest() == digest
+    assert len(data) < sum(len(b) for b in expected.values())
+
+
+def test_output_is_deterministic_whatever_the_input_order_and_source_kind(tmp_path):
+    files = shapes(tmp_path)
+    first = build(tmp_path / "1.wim", files).read_bytes()
+    second = build(tmp_path / "2.wim", dict(reversed(list(files.items())))).read_bytes()
+    as_bytes = build(tmp_path / "3.wim", expected_bytes(files)).read_bytes()
+    assert first == second == as_bytes
+    later = build(tmp_path / "4.wim", files, ImageInfo("x", timestamp=STAMP.replace(year=2026)))
+    assert later.read_bytes()[24:40] != first[24:40]  # another image, another GUID
+
+
+def test_explicit_guid_is_used(tmp_path):
+    guid = bytes(range(16))
+    wim = build(tmp_path / "g.wim", {"a.txt": b"a"}, guid=guid)
+    assert HEADER.unpack_from(wim.read_bytes())[5] == guid
+    assert "0x000102030405060708090a0b0c0d0e0f" in run("wimlib-imagex", "info", wim).stdout
+
+
+def test_overwrites_a_longer_existing_file(tmp_path):
+    target = tmp_path / "reuse.wim"
+    target.write_bytes(b"junk" * 100000)
+    with open(target, "r+b") as out:
+        write_wim(out, [("a.txt", b"small")], INFO)
+    run("wimlib-imagex", "verify", target)
+    assert target.stat().st_size < 4000
+
+
+def test_progress_counts_every_payload_byte(tmp_path):
+    files = shapes(tmp_path)
+    total = sum(len(b) for b in expected_bytes(files).values())
+    calls: list[tuple[int, int]] = []
+    build(tmp_path / "p.wim", files, progress=lambda done, all_: calls.append((done, all_)))
+    assert calls[-1] == (total, total)
+    assert all(t == total for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_only_the_root_is_needed(tmp_path):
+    wim = build(tmp_path / "empty.wim", {})
+    run("wimlib-imagex", "verify", wim)
+    assert run("wimlib-imagex", "dir", wim).stdout.split() == ["/"]
+
+
+def test_many_files_in_one_folder(tmp_path):
+    files = {f"many/file{i:04}.xml": f"<n>{i}</n>".encode() for i in range(1500)}
+    wim = build(tmp_path / "many.wim", files)
+    dest = tmp_path / "x"
+    run("wimlib-imagex", "apply", wim, "1", dest)
+    assert extracted(dest) == files
+
+
+def test_streaming_keeps_memory_flat(tmp_path):
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        for i in range(48):
+            f.write(payload(1 << 20, seed=100 + i))
+    tracemalloc.start()
+    try:
+        build(tmp_path / "big.wim", {"DataAsset/2/big.bin": big})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"peak Python allocation {peak} bytes for a 48 MiB payload"
+    dest = tmp_path / "x"
+    run("wimlib-imagex", "apply", build(tmp_path / "big.wim", {"big.bin": big}), "1", dest)
+    assert (dest / "big.bin").read_bytes() == big.read_bytes()
+
+
+def test_a_file_that_changes_size_while_read_is_stored_as_read(tmp_path):
+    """The size comes from what was read, not from stat() beforehand."""
+    src = tmp_path / "growing.bin"
+    src.write_bytes(b"x" * 10)
+    grown = False
+
+    def progress(done, total):
+        nonlocal grown
+        if not grown:
+            src.write_bytes(b"y" * 100)
+            grown = True
+
+    wim = build(tmp_path / "g.wim", [("a.txt", b"first"), ("g.bin", src)], progress=progress)
+    dest = tmp_path / "x"
+    run("wimlib-imagex", "apply", wim, "1", dest)
+    assert (dest / "g.bin").read_bytes() == b"y" * 100
+
+
+@pytest.mark.parametrize(
+    ("files", "words"),
+    [
+        ([("a/../b.txt", b"")], "'a/../b.txt'"),
+        ([("/abs.txt", b"")], "'/abs.txt'"),
+        ([("a//b.txt", b"")], "'a//b.txt'"),
+        ([("con:fig.txt", b"")], "cannot contain"),
+        ([("what?.txt", b"")], "cannot contain"),
+        ([("back\\slash.txt", b"")], "cannot contain"),
+        ([("trailing.", b"")], "dot or a space"),
+        ([("x" * 256, b"")], "255"),
+        ([("a.txt", b"1"), ("A.TXT", b"2")], "given twice"),
+        ([("a", b"1"), ("a/b.txt", b"2")], "both as a file and as a folder"),
+        ([("a/b.txt", b"1"), ("a", b"2")], "given twice"),
+    ],
+)
+def test_bad_paths_are_refused_with_one_sentence(tmp_path, files, words):
+    out = tmp_path / "bad.wim"
+    with pytest.raises(UserError) as err, open(out, "wb") as f:
+        write_wim(f, files, INFO)
+    assert words in str(err.value)
+    assert str(err.value).endswith(".")
+
+
+def test_missing_source_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="missing.msi"), open(tmp_path / "x.wim", "wb") as f:
+        write_wim(f, [("a.msi", tmp_path / "missing.msi")], INFO)
+
+
+def test_unreadable_source_file_is_a_user_error(tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(UserError, match="a-folder"), open(tmp_path / "x.wim", "wb") as f:
+        write_wim(f, [("a.msi", folder)], INFO)
+
+
+def test_control_characters_in_properties_are_refused(tmp_path):
+    bad = ImageInfo("bad\x01name", timestamp=STAMP)
+    with pytest.raises(UserError, match="name"), open(tmp_path / "x.wim", "wb") as f:
+        write_wim(f, [], bad)
+
+
+def test_naive_timestamp_counts_as_utc():
+    assert filetime(datetime(2025, 3, 4, 5, 6, 7, 890000)) == filetime(STAMP)
+    assert filetime(datetime(1601, 1, 1, tzinfo=UTC)) == 0
+    assert filetime(datetime(1970, 1, 1, tzinfo=UTC)) == 116444736000000000
+
+
+def test_dentries_are_8_byte_aligned_and_subdirs_point_at_children(built):
+    """Walk the raw metadata the way the format defines it, independently of our reader."""
+    wim, expected = built
+    data = wim.read_bytes()
+    res = blob_table(data)[0][0]
+    meta = data[res.offset : res.offset + res.size]
+    total, count = struct.unpack_from("<II", meta)
+    assert (total, count) == (8, 0)
+    found: list[str] = []
+
+    def walk(at: int, prefix: str) -> None:
+        while (length := struct.unpack_from("<Q", meta, at)[0]) != 0:
+            assert at % 8 == 0 and length % 8 == 0
+            attributes, security, subdir = struct.unpack_from("<IiQ", meta, at + 8)
+            name_len = struct.unpack_from("<H", meta, at + 100)[0]
+            name = meta[at + 102 : at + 102 + name_len].decode("utf-16-le")
+            assert meta[at + 102 + name_len : at + 104 + name_len] == b"\0\0"
+            assert security == -1
+            if attributes & 0x10:
+                assert subdir % 8 == 0 and subdir > at
+                walk(subdir, prefix + name + "/")
+            else:
+                assert attributes == 0x20 and subdir == 0
+                found.append(prefix + name)
+            at += length
+
+    root_subdir = struct.unpack_from("<Q", meta, 8 + 16)[0]
+    walk(root_subdir, "")
+    assert sorted(found) == sorted(expected)
+    assert os.path.commonprefix([meta[-8:], bytes(8)]) == bytes(8)
