@@ -27,7 +27,6 @@ from tui.recent import default_config_dir, remember
 from tui.screens.steps import STEP_IDS, STEPS, step
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
-PROJECT_SUFFIX = ".bulk-enroll.json"
 AUTOSAVE_SECONDS = 1.0
 
 
@@ -70,13 +69,15 @@ class BulkEnrollApp(App[None]):
         today: date | None = None,
         drive_source: Callable[[], list[Any]] | None = None,
         identity: Any = None,
+        token_options: dict[str, Any] | None = None,
         open_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.config_dir = config_dir or default_config_dir()
         self.today = today or date.today()
         self.drive_source = drive_source
-        self.identity = identity
+        self.identity = identity  # a tui.signin.SignInConfig; None: Microsoft's cloud
+        self.token_options = token_options or {}  # extra fetch_bulk_token arguments
         self.project: Project | None = None
         self.project_path: Path | None = None
         self.built_package: Path | None = None
@@ -143,6 +144,8 @@ class BulkEnrollApp(App[None]):
 
     def project_file(self) -> Path:
         """Where the project is saved: its folder once named, else a draft in the config."""
+        from tui.projectfile import PROJECT_SUFFIX
+
         assert self.project is not None
         if self.project_path is not None:
             return self.project_path
@@ -153,6 +156,8 @@ class BulkEnrollApp(App[None]):
         assert self.project is not None
         if self.project_path is not None:
             return
+        from tui.projectfile import PROJECT_SUFFIX
+
         draft = self.project_file()
         folder = Path(self.project.folder).expanduser()
         try:
@@ -167,7 +172,9 @@ class BulkEnrollApp(App[None]):
         remember(self.config_dir, self.project_path)
 
     def changed(self) -> None:
+        """The project was edited: save soon; a package built before is out of date."""
         self._dirty = True
+        self.built_package = None
 
     def save_now(self) -> Path | None:
         """Save the project at once (atomic, owner-only); returns where, or None on failure."""
@@ -228,14 +235,20 @@ def create_app(
     today: date | None = None,
     drive_source: Callable[[], list[Any]] | None = None,
     identity: Any = None,
+    token_options: dict[str, Any] | None = None,
     open_path: Path | None = None,
 ) -> BulkEnrollApp:
-    """The app, with what tests replace: config folder, date, drives, identity service."""
+    """The app, with what tests replace: config folder, date, drives, identity service.
+
+    ``drive_source(show_all)`` lists the drives (default: this machine's); ``identity``
+    is a ``tui.signin.SignInConfig``; ``token_options`` go to ``fetch_bulk_token``.
+    """
     return BulkEnrollApp(
         config_dir=config_dir,
         today=today,
         drive_source=drive_source,
         identity=identity,
+        token_options=token_options,
         open_path=open_path,
     )
 

@@ -8,9 +8,6 @@ from textual.widgets import Static
 from tui.screens.step import StepScreen
 from tui.widgets.field import BoolField, Field
 
-# Shown in the preview: a serial number as long as real ones get, and fixed random digits.
-EXAMPLE_SERIAL = "PF3ABC12XYZ789"
-
 
 class DeviceScreen(StepScreen):
     STEP = "device"
@@ -62,9 +59,10 @@ class DeviceScreen(StepScreen):
         if not name:
             preview.update("")
             return
-        example = expand_device_name(name, serial=EXAMPLE_SERIAL, rand=_fixed_digits)
+        example = expand_device_name(name, rand=_fixed_digits)
         preview.update(f"Example: {example}  ({len(example)} of 15 characters)")
 
 
 def _fixed_digits(count: int) -> str:
+    """Stable digits for the preview, so it does not flicker while typing."""
     return "1234567890"[:count].ljust(count, "0")

@@ -11,6 +11,9 @@ from tui.screens.step import StepScreen
 from tui.widgets.field import Edited, Field
 
 
+DEFAULT_PARENT = "~/bulk-enroll"
+
+
 class ProjectScreen(StepScreen):
     STEP = "project"
     FIELDS = ("package", "folder")
@@ -30,7 +33,7 @@ class ProjectScreen(StepScreen):
             "folder",
             p.folder,
             apply=lambda v: setattr(p, "folder", v),
-            placeholder="e.g. ~/packages/contoso",
+            placeholder=f"empty: {DEFAULT_PARENT}/<name>",
             id="folder",
         )
         yield Field(
@@ -73,6 +76,9 @@ class ProjectScreen(StepScreen):
             self.post_message(Edited("package.owner_type"))
 
     def leave(self) -> bool:
+        if not self.project.folder.strip():
+            folder = f"{DEFAULT_PARENT}/{self.project.package.name}"
+            self.query_one("#folder", Field).input.value = folder
         try:
             self.app.settle_project_file()  # type: ignore[attr-defined]
         except UserError as exc:

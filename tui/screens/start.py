@@ -70,7 +70,7 @@ class StartScreen(Screen):
         self.app.push_screen(FilePicker(title, Path.cwd(), suffixes), chosen)
 
     def action_open(self) -> None:
-        self._pick("Open a project file", (".json",), self.app.open_project)  # type: ignore[attr-defined]
+        self._pick("Open a project file", (".toml",), self.app.open_project)  # type: ignore[attr-defined]
 
     def action_import(self) -> None:
         self._pick(
@@ -83,6 +83,6 @@ class StartScreen(Screen):
         self._pick("Inspect a provisioning package", (".ppkg",), self._inspect)
 
     def _inspect(self, path: Path) -> None:
-        from tui.screens.packageview import PackageView
+        from tui.screens.packageview import package_view
 
-        self.app.push_screen(PackageView(path))
+        self.app.push_screen(package_view(path))

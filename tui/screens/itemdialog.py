@@ -1,0 +1,91 @@
+"""Editing one list item (an application, a certificate) in a modal form with the rules."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from tui.screens.step import owns
+from tui.widgets.field import Edited, Field
+
+
+class ItemDialog(ModalScreen[bool]):
+    """Edits ``project.<LIST>[index]`` in place; dismisses True when done, False on cancel.
+
+    The caller keeps a copy to restore on cancel. Subclasses write ``compose_fields``.
+    """
+
+    LIST: ClassVar[str]
+    TITLE: ClassVar[str]
+    BINDINGS = [
+        Binding("ctrl+n", "done", "Done"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    @property
+    def project(self):
+        return self.app.project  # type: ignore[attr-defined]
+
+    @property
+    def item(self) -> Any:
+        return getattr(self.project, self.LIST)[self.index]
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.LIST}[{self.index}]"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog dialog--tall"):
+            yield Static(self.TITLE, classes="dialog--title")
+            with VerticalScroll(classes="dialog--form", can_focus=False):
+                yield from self.compose_fields()
+            yield Static("", id="problems")
+        yield Footer()
+
+    def compose_fields(self) -> ComposeResult:
+        yield from ()
+
+    def problems(self) -> list:
+        from tui.rules import validate
+
+        found = validate(self.project, today=self.app.today, for_build=False)  # type: ignore[attr-defined]
+        return [p for p in found if owns((self.prefix,), p.field)]
+
+    def recheck(self, everything: bool = False) -> None:
+        from tui.rules import check_field
+
+        for field in self.query(Field):
+            if field.touched or everything:
+                problem = check_field(self.project, field.field, today=self.app.today)  # type: ignore[attr-defined]
+                field.show_problem(problem)
+
+    def on_edited(self, message: Edited) -> None:
+        self.app.changed()  # type: ignore[attr-defined]
+        self.recheck()
+
+    def action_done(self) -> None:
+        problems = self.problems()
+        panel = self.query_one("#problems", Static)
+        if problems:
+            self.recheck(everything=True)
+            panel.update("\n".join(f"• {p.message}" for p in problems))
+            panel.add_class("-shown")
+            for field in self.query(Field):
+                if field.field == problems[0].field:
+                    field.input.focus()
+                    break
+            self.app.bell()
+            return
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

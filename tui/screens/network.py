@@ -1,0 +1,83 @@
+"""Step 3, Network: a Wi-Fi network for first boot, or a cable."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+
+from tui.model import Wifi, WifiSecurity
+from tui.screens.step import StepScreen
+from tui.widgets.field import BoolField, ChoiceField, Field, SecretField
+
+WIRED = "wired"
+CHOICES = (
+    (WifiSecurity.WPA2_PERSONAL.value, "Wi-Fi, WPA2-Personal"),
+    (WifiSecurity.OPEN.value, "Wi-Fi, open"),
+    (WIRED, "Cable at first boot"),
+)
+
+
+class NetworkScreen(StepScreen):
+    STEP = "network"
+    FIELDS = ("wifi",)
+
+    def compose_form(self) -> ComposeResult:
+        wifi = self._wifi_for_form()
+        current = WIRED if self.project.wifi is None else self.project.wifi.security.value
+        yield ChoiceField(
+            "How the device gets online during setup", "wifi", CHOICES, current, apply=self._kind
+        )
+        with Vertical(id="wifi-fields"):
+            yield Field(
+                "Network name (SSID)",
+                "wifi.ssid",
+                wifi.ssid,
+                apply=lambda v: setattr(self._wifi_for_form(), "ssid", v),
+                id="ssid",
+            )
+            yield SecretField(
+                "Key (8-63 characters, or 64 hex digits); Ctrl+R shows it",
+                "wifi.key",
+                wifi.key,
+                apply=lambda v: setattr(self._wifi_for_form(), "key", v),
+                id="wifi-key",
+            )
+            yield BoolField(
+                "Connect automatically",
+                "wifi.auto_connect",
+                wifi.auto_connect,
+                apply=lambda v: setattr(self._wifi_for_form(), "auto_connect", v),
+            )
+            yield BoolField(
+                "Hidden network (does not broadcast its name)",
+                "wifi.hidden",
+                wifi.hidden,
+                apply=lambda v: setattr(self._wifi_for_form(), "hidden", v),
+            )
+
+    def _wifi_for_form(self) -> Wifi:
+        """The Wi-Fi settings being edited; kept aside while "cable" is chosen."""
+        if self.project.wifi is not None:
+            return self.project.wifi
+        stash = self.app.stash  # type: ignore[attr-defined]
+        return stash.setdefault("wifi", Wifi())
+
+    def _kind(self, key: str) -> None:
+        if key == WIRED:
+            if self.project.wifi is not None:
+                self.app.stash["wifi"] = self.project.wifi  # type: ignore[attr-defined]
+            self.project.wifi = None
+            return
+        wifi = self._wifi_for_form()
+        wifi.security = WifiSecurity(key)
+        if wifi.security == WifiSecurity.OPEN:
+            wifi.key = ""
+            self.query_one("#wifi-key", SecretField).input.value = ""
+        self.project.wifi = wifi
+
+    def refresh_extras(self) -> None:
+        wifi = self.project.wifi
+        self.query_one("#wifi-fields").display = wifi is not None
+        self.query_one("#wifi-key").display = (
+            wifi is not None and wifi.security == WifiSecurity.WPA2_PERSONAL
+        )

@@ -1,0 +1,53 @@
+"""The end: what to do with the stick, from the bulk-enrollment procedure."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui.model import JoinKind, Project
+from tui.screens.step import StepScreen
+
+
+def next_steps(project: Project) -> list[str]:
+    steps = []
+    if project.join == JoinKind.ENTRA:
+        user = project.entra.package_user or "package_<id>@<your domain>"
+        steps += [
+            f"If a third-party UEM manages the devices, sync the package user {user} to it "
+            "(Intune needs nothing more).",
+            "Make sure MFA and Conditional Access do not block the package user for device "
+            "join and enrollment.",
+        ]
+    steps += [
+        "Start the new device. On the first setup screen (OOBE), insert the stick: setup "
+        "finds the package at its root. If it does not, press the Windows key five times.",
+        "On a device that is already set up, double-click the .ppkg on the stick instead.",
+        "Confirm installing the package. The device applies it, may restart, and joins.",
+    ]
+    if project.join == JoinKind.ENTRA:
+        steps.append(
+            "If the first install fails, a second try fails too: check in Entra ID > Devices "
+            "that the device is there, owned by the package user; if not, build a new package."
+        )
+    return steps
+
+
+class NextStepsScreen(StepScreen):
+    STEP = "next"
+    BINDINGS = [
+        Binding("ctrl+n", "home", "Start screen"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def compose_form(self) -> ComposeResult:
+        yield Static("The package is on the stick. Now:", classes="section")
+        yield Static(
+            "\n".join(f"{n}. {text}" for n, text in enumerate(next_steps(self.project), 1)),
+            markup=False,
+        )
+
+    def action_home(self) -> None:
+        self.app.save_now()  # type: ignore[attr-defined]
+        self.app.pop_screen()

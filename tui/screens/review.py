@@ -1,0 +1,211 @@
+"""Step 7, Review & build: every choice on one page, warnings, then build the .ppkg."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from tui.model import JoinKind, Project
+from tui.screens.step import StepScreen
+from tui.widgets.progress import ProgressPanel
+
+HIDDEN = "set (hidden)"
+MFA_NOTE = (
+    "Neither you nor the package user may be blocked by MFA or Conditional Access: the "
+    "package user can never do MFA, so exclude package_* users from those policies for "
+    "device join and enrollment."
+)
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def summary(project: Project) -> list[tuple[str, str]]:
+    """Every choice as (label, value) rows; secrets only say whether they are set."""
+    p = project
+    rows = [
+        (
+            "Package",
+            f"{p.package.name} {p.package.version} ({p.package.owner_type}, rank {p.package.rank})",
+        ),
+        ("Folder", p.folder),
+        ("Device name", p.device.name or "(Windows picks one)"),
+        ("Product key", p.device.product_key or "none"),
+        ("Shared use", _yes(p.device.shared_pc)),
+        ("Remove pre-installed", _yes(p.device.remove_preinstalled)),
+    ]
+    if p.wifi is None:
+        rows.append(("Network", "cable at first boot"))
+    else:
+        key = f", key {HIDDEN}" if p.wifi.key else ""
+        rows.append(("Wi-Fi", f"{p.wifi.ssid} ({p.wifi.security}{key})"))
+    if p.join == JoinKind.ENTRA:
+        token = f"bulk token {HIDDEN}" if p.entra.bprt else "NO bulk token yet"
+        rows.append(("Join", f"Entra ID, {token}, valid until {p.entra.expires}"))
+        if p.entra.package_user:
+            rows.append(("Package user", p.entra.package_user))
+    elif p.join == JoinKind.ACTIVE_DIRECTORY:
+        d = p.domain
+        password = HIDDEN if d.password else "not set"
+        rows.append(("Join", f"Active Directory {d.domain} as {d.account}, password {password}"))
+        if d.ou:
+            rows.append(("OU", d.ou))
+    else:
+        rows.append(("Join", "none"))
+    for user in p.local_users:
+        rows.append(("Local user", f"{user.name} ({user.group}), password {HIDDEN}"))
+    for app in p.applications:
+        rows.append(("Application", f"{app.name}: {Path(app.file).name}"))
+    for cert in p.certificates:
+        rows.append(("Certificate", f"{cert.name}: {Path(cert.path).name}"))
+    return rows
+
+
+class BuildProgress(Message):
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BuildProgress)
+
+
+class ReviewScreen(StepScreen):
+    STEP = "review"
+    FIELDS = ()
+    BINDINGS = [Binding("ctrl+b", "build", "Build package")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._building = False
+
+    def compose_form(self) -> ComposeResult:
+        yield Static("", id="summary", markup=False)
+        yield Static("", id="blocking", markup=False)
+        yield Static("", id="warnings", markup=False)
+        yield ProgressPanel(id="build-progress")
+        yield Static("", id="built", markup=False)
+
+    def refresh_extras(self) -> None:
+        from tui.provxml import derived_settings
+        from tui.rules import validate, warnings
+
+        p = self.project
+        width = max(len(label) for label, _ in summary(p))
+        self.query_one("#summary", Static).update(
+            "\n".join(f"{label.ljust(width)}  {value}" for label, value in summary(p))
+        )
+        blocking = validate(p, today=self.today, for_build=True)
+        self.query_one("#blocking", Static).update(
+            "\nCannot build yet:\n" + "\n".join(f"• {b.message}" for b in blocking)
+            if blocking
+            else ""
+        )
+        self.query_one("#blocking").set_class(bool(blocking), "error")
+        notes = [w.message for w in warnings(p, today=self.today)]
+        if p.join == JoinKind.ENTRA:
+            notes.append(MFA_NOTE)
+        derived = derived_settings(p)
+        if derived:
+            notes.append(
+                "Built from public documentation, not from a WCD-built sample: "
+                + ", ".join(derived)
+            )
+        self.query_one("#warnings", Static).update(
+            "\nPlease note:\n" + "\n".join(f"• {n}" for n in notes) if notes else ""
+        )
+        built = self.app.built_package  # type: ignore[attr-defined]
+        self.query_one("#built", Static).update(
+            f"\nPackage saved: {built}\nCtrl+N: write it to USB sticks."
+            if built
+            else ("" if blocking else "\nReady: Ctrl+B builds the package.")
+        )
+
+    def package_path(self) -> Path:
+        p = self.project
+        return Path(p.folder).expanduser() / f"{p.package.name}.ppkg"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "build":
+            return not self._building
+        return True
+
+    def action_build(self) -> None:
+        from tui.rules import validate
+
+        if self._building:
+            return
+        if validate(self.project, today=self.today, for_build=True):
+            self.app.bell()
+            self.query_one("#blocking").scroll_visible()
+            return
+        self._building = True
+        self.refresh_bindings()
+        panel = self.query_one("#build-progress", ProgressPanel)
+        panel.reset()
+        panel.step(f"Building {self.package_path()}…")
+        self._build(self.package_path())
+
+    @work(thread=True, exclusive=True, group="build", exit_on_error=False)
+    def _build(self, out: Path):
+        from tui.package import build_package
+
+        return build_package(
+            self.project,
+            out,
+            timestamp=datetime.now(UTC),
+            progress=lambda done, total: self.post_message(BuildProgress(done, total)),
+        )
+
+    def on_build_progress(self, message: BuildProgress) -> None:
+        self.query_one("#build-progress", ProgressPanel).measure(message.done, message.total)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "build" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            return
+        self._building = False
+        panel = self.query_one("#build-progress", ProgressPanel)
+        if event.state == WorkerState.SUCCESS:
+            result = event.worker.result
+            self.app.built_package = result.path  # type: ignore[attr-defined]
+            panel.step(f"Built {result.path.name}: {result.size:,} bytes.")
+        else:
+            from tui.errors import UserError
+
+            error = event.worker.error
+            panel.fail(
+                error.message
+                if isinstance(error, UserError)
+                else "Building failed unexpectedly; no package was written."
+            )
+        self.refresh_bindings()
+        self.refresh_extras()
+
+    def action_next(self) -> None:
+        if self._building:
+            self.app.notify("Wait until the package is built.")
+            return
+        if self.app.built_package is None:  # type: ignore[attr-defined]
+            self.show_problems([_Note("Build the package first: press Ctrl+B.")])
+            self.app.bell()
+            return
+        self.app.next_step(self.STEP)  # type: ignore[attr-defined]
+
+
+class _Note:
+    def __init__(self, message: str) -> None:
+        self.field = ""
+        self.message = message
