@@ -1,0 +1,496 @@
+"""Writing a package to the root of a USB stick so that it is either all there, or not at all.
+
+The order: check the package, the target and the filesystem's limits; write to a temporary
+name in the root; fsync; drop the cache and read the temporary file back, comparing SHA-256;
+only then rename it onto the final name and fsync the directory. Verifying *before* the
+rename means a bad write never replaces a good package already on the stick.
+
+All file operations go through a descriptor of the stick's root directory (POSIX), so a stick
+that is unmounted midway is noticed (the path now names another filesystem) and the temporary
+file is still removed from the stick itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tui import drives
+from tui.errors import UserError
+
+CHUNK = 4 * 1024 * 1024
+FAT_MAX_FILE = 4 * 1024**3 - 1
+FAT_FSTYPES = frozenset({"vfat", "msdos", "fat", "fat12", "fat16", "fat32", "fuse.fusefat"})
+TEMP_PREFIX = ".bulk-enroll-"
+TEMP_SUFFIX = ".partial"
+WIM_MAGIC = b"MSWIM\0\0\0"
+_BAD_NAME_CHARS = frozenset('<>:"/\\|?*') | {chr(c) for c in range(32)}
+_RESERVED_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
+)
+_VANISHED = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN, errno.EBADF}
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    phase: Literal["write", "verify"]
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A mounted filesystem to write to, as found before writing."""
+
+    mountpoint: Path
+    device: str
+    fstype: str
+    free: int | None  # None: the filesystem does not report it
+    read_only: bool
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    mountpoint: str
+    path: str  # the package on the stick
+    size: int
+    sha256: str
+    removed: tuple[str, ...] = ()  # other packages removed from the root (replace=True)
+
+
+@dataclass(frozen=True, slots=True)
+class StickResult:
+    mountpoint: str
+    result: WriteResult | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+# --- rules (pure) ---------------------------------------------------------------------------
+
+
+def is_fat(fstype: str) -> bool:
+    return fstype.lower() in FAT_FSTYPES
+
+
+def name_problem(name: str) -> str | None:
+    """Why Windows could not read a file of this name from a stick, or None."""
+    if not name or len(name) > 255:
+        return "must be 1 to 255 characters long"
+    bad = sorted({c for c in name if c in _BAD_NAME_CHARS})
+    if bad:
+        shown = " ".join(repr(c)[1:-1] for c in bad)
+        return f"contains characters Windows does not allow in file names ({shown})"
+    if name[-1] in ". ":
+        return "ends with a dot or a space"
+    if name.split(".")[0].upper() in _RESERVED_NAMES:
+        return "uses a name Windows reserves for devices"
+    return None
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def preflight(name: str, size: int, target: Target, replace: bool) -> None:
+    """Everything that can be refused before a byte is written."""
+    where = str(target.mountpoint)
+    if target.read_only:
+        raise UserError(
+            f"The drive {where} is read-only; move the stick's write-protect switch "
+            "or remount it read-write."
+        )
+    problem = name_problem(name)
+    if problem:
+        raise UserError(f"The package name {name!r} {problem}; rename the package.")
+    if is_fat(target.fstype) and size > FAT_MAX_FILE:
+        raise UserError(
+            f"The package is {_mb(size)}, too big for the FAT32 drive {where} "
+            "(at most 4 GiB per file); format the stick as exFAT or NTFS."
+        )
+    if target.free is not None and size > target.free:
+        raise UserError(
+            f"The drive {where} is full: the package needs {_mb(size)} "
+            f"but only {_mb(target.free)} are free."
+        )
+    others = [p for p in target.packages if p.casefold() != name.casefold()]
+    same = [p for p in target.packages if p.casefold() == name.casefold()]
+    if (others or same) and not replace:
+        listed = ", ".join(others + same)
+        raise UserError(
+            f"The drive {where} already holds {listed}; Windows would ask which package to "
+            "apply, so write again with replace to put only this one there."
+        )
+
+
+# --- checks with I/O ------------------------------------------------------------------------
+
+
+def check_package(path: Path) -> int:
+    """The package's size, after making sure it is a readable .ppkg with a WIM header."""
+    if path.suffix.lower() != ".ppkg":
+        raise UserError(f"{path} is not a .ppkg file; Windows only applies packages named *.ppkg.")
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(WIM_MAGIC))
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        raise UserError(f"The package {path} does not exist.") from None
+    except IsADirectoryError:
+        raise UserError(f"The package {path} is a folder, not a file.") from None
+    except OSError as exc:
+        raise UserError(f"The package {path} cannot be read: {exc.strerror}.") from None
+    if head != WIM_MAGIC:
+        raise UserError(f"{path} is not a provisioning package (it has no WIM header).")
+    return size
+
+
+def _mount_entry(real: str):
+    import psutil
+
+    for part in psutil.disk_partitions(all=True):
+        if part.mountpoint == real:
+            return part
+    return None
+
+
+def check_target(mountpoint: str | os.PathLike, force: bool = False) -> Target:
+    """The mounted filesystem at ``mountpoint``; refuses folders and the system disk."""
+    path = Path(mountpoint)
+    if not path.is_dir():
+        raise UserError(f"The drive {path} does not exist or is not a folder.")
+    real = os.path.realpath(path)
+    entry = _mount_entry(real)
+    if not force:
+        if entry is None and not os.path.ismount(real):
+            raise UserError(
+                f"{path} is not a mounted drive; give the mount point of the USB stick "
+                "(see `bulk-enroll drives`)."
+            )
+        if real in drives.SYSTEM_MOUNTPOINTS or os.stat(real).st_dev == os.stat("/").st_dev:
+            raise UserError(f"{path} is on the system disk, not a USB stick; refusing to write.")
+    read_only = "ro" in (entry.opts.split(",") if entry else [])
+    if hasattr(os, "statvfs"):
+        read_only = read_only or bool(os.statvfs(real).f_flag & os.ST_RDONLY)
+    return Target(
+        mountpoint=Path(real),
+        device=entry.device if entry else "",
+        fstype=entry.fstype if entry else "",
+        free=drives.free_space(real),
+        read_only=read_only,
+        packages=drives.packages_at(real),
+    )
+
+
+# --- the write ------------------------------------------------------------------------------
+
+
+class _Root:
+    """The stick's root directory, held open so every operation lands on that filesystem."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY) if os.name == "posix" else None
+        self.dev = os.fstat(self.fd).st_dev if self.fd is not None else os.stat(path).st_dev
+
+    def at(self, name: str) -> str:
+        return name if self.fd is not None else str(self.path / name)
+
+    def open(self, name: str, flags: int, mode: int = 0o600) -> int:
+        return os.open(self.at(name), flags | getattr(os, "O_BINARY", 0), mode, dir_fd=self.fd)
+
+    def unlink(self, name: str) -> None:
+        os.unlink(self.at(name), dir_fd=self.fd)
+
+    def rename(self, src: str, dst: str) -> None:
+        os.replace(self.at(src), self.at(dst), src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def names(self) -> list[str]:
+        return os.listdir(self.fd if self.fd is not None else self.path)
+
+    def fsync(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.fsync(self.fd)
+        except OSError as exc:
+            if exc.errno not in {errno.EINVAL, errno.ENOTSUP, errno.EBADF}:
+                raise
+
+    def still_mounted(self) -> bool:
+        try:
+            return os.stat(self.path).st_dev == self.dev
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def _full_sync(fd: int) -> None:
+    if sys.platform == "darwin":
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_FULLFSYNC)  # fsync alone leaves data in the drive's cache
+    else:
+        os.fsync(fd)
+
+
+def _drop_cache(fd: int) -> None:
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    elif sys.platform == "darwin":
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_NOCACHE, 1)
+
+
+def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallback | None):
+    digest = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    done = 0
+    fd = root.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        with src.open("rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                chunk = view[:n]
+                digest.update(chunk)
+                while chunk:
+                    chunk = chunk[_write(fd, chunk, root.path, done, total) :]
+                done += n
+                if progress:
+                    progress(Progress("write", done, total))
+        _full_sync(fd)
+        _drop_cache(fd)
+    finally:
+        os.close(fd)
+    if done != total:
+        raise UserError(f"The package {src} changed while it was being written; try again.")
+    return digest.hexdigest()
+
+
+def _write(fd: int, data: memoryview, where: Path, done: int, total: int) -> int:
+    try:
+        return os.write(fd, data)
+    except OSError as exc:
+        if exc.errno in {errno.EPERM, errno.EACCES}:
+            # The file was created, so this is not about permissions: fusefat, for one,
+            # answers EPERM when it runs out of clusters.
+            raise UserError(
+                f"The drive {where} stopped accepting data after {_mb(done)} of "
+                f"{_mb(total)}; it is probably full."
+            ) from None
+        raise
+
+
+def _read_back(root: _Root, name: str, total: int, progress: ProgressCallback | None) -> str:
+    digest = hashlib.sha256()
+    done = 0
+    fd = root.open(name, os.O_RDONLY)
+    try:
+        _drop_cache(fd)
+        while chunk := os.read(fd, CHUNK):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                progress(Progress("verify", done, total))
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
+
+
+def _explain(exc: OSError, where: Path, size: int) -> UserError:
+    code = exc.errno
+    if code in {errno.ENOSPC, errno.EDQUOT}:
+        return UserError(f"The drive {where} is full: the package ({_mb(size)}) does not fit.")
+    if code == errno.EFBIG:
+        return UserError(f"The package ({_mb(size)}) is too big for the filesystem on {where}.")
+    if code == errno.EROFS:
+        return UserError(f"The drive {where} is read-only; nothing was written.")
+    if code in {errno.EACCES, errno.EPERM}:
+        return UserError(f"Cannot write to the drive {where}: permission denied.")
+    if code in _VANISHED:
+        return _vanished(where)
+    if code == errno.EIO:
+        return UserError(
+            f"The drive {where} reported an input/output error; the stick may be failing "
+            "or was pulled out."
+        )
+    return UserError(f"Writing to the drive {where} failed: {exc.strerror or exc}.")
+
+
+def _vanished(where: Path) -> UserError:
+    return UserError(
+        f"The package being written to {where} vanished before it was complete (stick "
+        "removed or unmounted, or the file deleted); write it again."
+    )
+
+
+def _remove_stale_temps(root: _Root) -> None:
+    for name in root.names():
+        if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                root.unlink(name)
+
+
+def write_package(
+    package: str | os.PathLike,
+    mountpoint: str | os.PathLike,
+    *,
+    replace: bool = False,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    before_verify: Callable[[Path], None] | None = None,
+) -> WriteResult:
+    """Write ``package`` to the root of the drive at ``mountpoint`` and verify it.
+
+    Returns only after the copy read back from the drive matched; raises UserError otherwise,
+    leaving any package that was on the drive as it was and no temporary file behind.
+    ``replace`` allows overwriting a same-named package and removes other packages at the
+    root after the new one is verified. ``force`` allows a folder that is not a mount point,
+    or the system disk. ``before_verify`` is a test seam, called with the temporary file's
+    path between the write and the read-back.
+    """
+    src = Path(package)
+    size = check_package(src)
+    target = check_target(mountpoint, force)
+    where = target.mountpoint
+    name = src.name
+    preflight(name, size, target, replace)
+    temp = f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    try:
+        root = _Root(where)
+    except OSError as exc:
+        raise _explain(exc, where, size) from None
+    try:
+        try:
+            _remove_stale_temps(root)
+            digest = _copy(src, root, temp, size, progress)
+            if not root.still_mounted():
+                raise _vanished(where)
+            if before_verify:
+                before_verify(where / temp)
+            if _read_back(root, temp, size, progress) != digest:
+                raise UserError(
+                    f"Verification failed on {where}: the package read back differs from "
+                    "the one written; the stick may be faulty, try another one."
+                )
+            if not root.still_mounted():
+                raise _vanished(where)
+            root.rename(temp, name)
+            root.fsync()
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                root.unlink(temp)
+            if isinstance(exc, OSError):
+                raise _explain(exc, where, size) from None
+            raise
+        removed = _remove_other_packages(root, name) if replace else ()
+    finally:
+        root.close()
+    return WriteResult(str(where), str(where / name), size, digest, removed)
+
+
+def _remove_other_packages(root: _Root, keep: str) -> tuple[str, ...]:
+    removed = []
+    present = drives.packages_at(str(root.path))
+    for other in present:
+        # On FAT, "A.PPKG" may be the entry the new "a.ppkg" was renamed onto: it is a
+        # different file only where both spellings are listed (a case-sensitive filesystem).
+        if other != keep and (other.casefold() != keep.casefold() or keep in present):
+            try:
+                root.unlink(other)
+                removed.append(other)
+            except OSError as exc:
+                raise UserError(
+                    f"The package was written and verified, but the old package {other} on "
+                    f"{root.path} could not be removed: {exc.strerror}."
+                ) from None
+    if removed:
+        root.fsync()
+    return tuple(removed)
+
+
+def write_to_sticks(
+    package: str | os.PathLike,
+    mountpoints: Sequence[str | os.PathLike],
+    *,
+    replace: bool = False,
+    force: bool = False,
+    progress: Callable[[str, Progress], None] | None = None,
+) -> list[StickResult]:
+    """Write one package to several sticks in turn; one stick failing does not stop the rest."""
+    results = []
+    for mp in mountpoints:
+        per_stick = (lambda p, mp=str(mp): progress(mp, p)) if progress else None
+        try:
+            result = write_package(package, mp, replace=replace, force=force, progress=per_stick)
+        except UserError as exc:
+            results.append(StickResult(str(mp), error=exc.message))
+        else:
+            results.append(StickResult(str(mp), result=result))
+    return results
+
+
+# --- after the write ------------------------------------------------------------------------
+
+
+def eject_command(mountpoint: str, device: str, fstype: str, platform: str) -> list[list[str]]:
+    """The commands that make a stick safe to pull out, by platform and filesystem."""
+    if platform == "darwin":
+        return [["diskutil", "eject", mountpoint]]
+    if fstype.startswith("fuse"):
+        return [["fusermount", "-u", mountpoint]]
+    if device.startswith("/dev/") and _have("udisksctl"):
+        return [["udisksctl", "unmount", "-b", device], ["udisksctl", "power-off", "-b", device]]
+    return [["umount", mountpoint]]
+
+
+def _have(program: str) -> bool:
+    from shutil import which
+
+    return which(program) is not None
+
+
+def eject(mountpoint: str | os.PathLike) -> str:
+    """Unmount (and power off where possible) the drive; returns a sentence saying so."""
+    if os.name == "nt":
+        return "Use Safely Remove Hardware before pulling the stick out."
+    real = os.path.realpath(mountpoint)
+    entry = _mount_entry(real)
+    if entry is None:
+        raise UserError(f"{mountpoint} is not mounted, so there is nothing to eject.")
+    for argv in eject_command(real, entry.device, entry.fstype, sys.platform):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise UserError(f"Could not eject {mountpoint}: {argv[0]} failed ({exc}).") from None
+        if out.returncode != 0:
+            reason = (out.stderr or out.stdout).strip().splitlines()
+            raise UserError(
+                f"Could not eject {mountpoint} ({reason[0] if reason else argv[0] + ' failed'}); "
+                "close anything using it and unmount it before pulling the stick out."
+            )
+    return f"{mountpoint} is unmounted; the stick can be removed safely."
