@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from fakes.identity import FakeIdentityServer, Reply, Request
+from fakes.identity import FakeIdentityServer, Reply, Request, trusted_identity_server
 
 SYNC_FABRIC_APP_ID = "00000014-0000-0000-c000-000000000000"
 INTUNE_APP_ID = "0000000a-0000-0000-c000-000000000000"
@@ -361,7 +361,7 @@ class FakeGraph:
 
         def serve(request: Request) -> Reply:
             self.requests.append((name, request.path))
-            if not self.identity._authorized(request):
+            if request.bearer not in self.identity.access_tokens:
                 return Reply.json(
                     {
                         "error": {
@@ -470,9 +470,18 @@ def _not_found(what: str) -> Reply:
 
 
 @contextmanager
-def fake_graph(tmp_path: Path, tenant: FakeTenant | None = None) -> Iterator[FakeGraph]:
-    """A started fake identity server with the Graph routes; the admin signs in at once."""
-    with FakeIdentityServer(tmp_path) as identity:
+def fake_graph(
+    tmp_path: Path, tenant: FakeTenant | None = None, monkeypatch: Any = None
+) -> Iterator[FakeGraph]:
+    """A started fake identity server with the Graph routes; the admin signs in at once.
+
+    With ``monkeypatch``, REQUESTS_CA_BUNDLE trusts the fake and proxy variables are cleared.
+    """
+    if monkeypatch is not None:
+        server = trusted_identity_server(tmp_path, monkeypatch)
+    else:
+        server = FakeIdentityServer(tmp_path)
+    with server as identity:
         identity.approve_after(0)
         yield FakeGraph(identity, tenant or ready_tenant())
 
