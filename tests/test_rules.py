@@ -142,6 +142,11 @@ def test_device_name_accepted(project, name):
         ("PC-%RAND:0%", "%RAND:x% needs x between 1 and 15 (this one has 0)."),
         ("PC-%RAND:x%", "a % may only start a macro"),
         ("PC-%SERIAL", "a % may only start a macro"),
+        (
+            "Büro-Lyon-Ost-1",
+            "at most 15 bytes, and a letter outside ASCII takes 2 or 3 (this one takes 16).",
+        ),
+        ("PC-🎉", "must not contain emoji"),
     ],
 )
 def test_device_name_refused(project, name, expected):

@@ -157,14 +157,23 @@ def _device_name_problem(name: str) -> str | None:
     bad = sorted(set(plain) & _DEVICE_NAME_FORBIDDEN)
     if bad:
         return f"must not contain {_listing(bad)}."
+    if any(ord(c) > 0xFFFF for c in plain):
+        return "must not contain emoji or other symbols outside the basic character set."
     rand_digits = sum(int(m.group(2)) for m in macros if m.group(2) is not None)
     has_serial = any(m.group(2) is None for m in macros)
-    length = len(plain) + rand_digits
+    # Windows counts 15 *bytes*: a letter outside ASCII takes more than one.
+    length = len(plain.encode("utf-8")) + rand_digits
     if length > MAX_DEVICE_NAME or (has_serial and length >= MAX_DEVICE_NAME):
-        if not macros:
-            return f"at most 15 characters (this one has {length})."
-        room = " and leave room for %SERIAL%" if has_serial else ""
-        return f"at most 15 characters once %RAND:x% is expanded{room} (this one has {length})."
+        expanded = ""
+        if macros:
+            room = " and leave room for %SERIAL%" if has_serial else ""
+            expanded = f" once %RAND:x% is expanded{room}"
+        if plain.isascii():
+            return f"at most 15 characters{expanded} (this one has {length})."
+        return (
+            f"at most 15 bytes{expanded}, and a letter outside ASCII takes 2 or 3 "
+            f"(this one takes {length})."
+        )
     if not has_serial and (not plain or plain.isdigit()):
         return "must not be only digits; add a letter or a hyphen."
     return None
