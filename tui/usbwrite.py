@@ -139,7 +139,7 @@ def preflight(name: str, size: int, target: Target, replace: bool) -> None:
         listed = ", ".join(others + same)
         raise UserError(
             f"The drive {where} already holds {listed}; Windows would ask which package to "
-            "apply, so write again with replace to put only this one there."
+            "apply, so replace them (--replace) to leave only this one there."
         )
 
 

@@ -1,0 +1,217 @@
+"""``bulk-enroll drives`` and ``bulk-enroll write`` on real mounted filesystems.
+
+The only stand-in: for the drive list with a stick in it, lsblk's output is the captured one
+from tests/fixtures/drives (this machine has no USB port), with the stick's mount point
+pointed at a real loop-mounted ext4 image, so free space and packages are read for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fakes import mounts
+from test_usbwrite import MB, Stick, make_package, needs_fuse, needs_loop, remounted_listing
+
+from tui import drives
+from tui.cli import main
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def ext4(tmp_path):
+    image = mounts.make_ext4(tmp_path / "ext4.img", 40)
+    with mounts.mount_ext4(image, tmp_path / "ext4") as mnt:
+        yield Stick(image, mnt)
+
+
+@pytest.fixture
+def fat32(tmp_path):
+    image = mounts.make_fat32(tmp_path / "fat.img", 40)
+    with mounts.mount_fat32(image, tmp_path / "fat") as mnt:
+        yield Stick(image, mnt)
+
+
+@pytest.fixture
+def lsblk_with_stick_at(monkeypatch):
+    """Make lsblk report the captured stick /dev/sda1 as mounted at a given folder."""
+
+    def install(mountpoint: Path) -> None:
+        data = json.loads((FIXTURES / "lsblk-new.json").read_text())
+        stick = next(d for d in data["blockdevices"] if d["name"] == "sda")
+        stick["children"][0]["mountpoint"] = str(mountpoint)
+        captured = json.dumps(data).encode()
+        real_run = drives._run
+        monkeypatch.setattr(
+            drives, "_run", lambda argv: captured if argv[0] == "lsblk" else real_run(argv)
+        )
+        monkeypatch.setattr(drives.platform, "system", lambda: "Linux")
+
+    return install
+
+
+# --- drives ---------------------------------------------------------------------------------
+
+
+def test_drives_on_this_machine_lists_no_system_disk_as_json(capsys):
+    code, out, err = cli(capsys, "drives", "--all", "--json")
+    assert code == 0 and err == ""
+    listed = json.loads(out)
+    assert all(d["mountpoint"] != "/" for d in listed)
+
+
+def test_drives_without_sticks_says_how_to_get_one(capsys, monkeypatch):
+    monkeypatch.setattr(drives, "find_drives", lambda show_all=False: [])
+    code, out, _ = cli(capsys, "drives")
+    assert code == 0
+    assert out.strip() == (
+        "No removable drive found: insert a USB stick (--all also lists fixed disks)."
+    )
+
+
+@needs_loop
+def test_drives_json_reads_free_space_and_packages_of_the_mounted_stick(
+    capsys, ext4, lsblk_with_stick_at
+):
+    make_package(ext4.mnt / "Old.ppkg", 1000)
+    lsblk_with_stick_at(ext4.mnt)
+    code, out, _ = cli(capsys, "drives", "--json")
+    assert code == 0
+    listed = {d["device"]: d for d in json.loads(out)}
+    assert sorted(listed) == ["/dev/sda1", "/dev/sdb1", "/dev/sdc1"]
+    stick = listed["/dev/sda1"]
+    assert stick["mountpoint"] == str(ext4.mnt) and stick["packages"] == ["Old.ppkg"]
+    assert stick["usb"] is True and 30 * MB < stick["free"] < 40 * MB
+    assert listed["/dev/sdc1"]["mount_command"] == "udisksctl mount -b /dev/sdc1"
+
+
+@needs_loop
+def test_drives_table_names_unmounted_sticks_and_existing_packages(
+    capsys, ext4, lsblk_with_stick_at
+):
+    make_package(ext4.mnt / "Old.ppkg", 1000)
+    lsblk_with_stick_at(ext4.mnt)
+    code, out, _ = cli(capsys, "drives", "--all")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["Device", "Mounted", "at", "FS", "Size", "Free", "Name", "Packages"]
+    stick = next(line for line in lines if line.startswith("/dev/sda1"))
+    assert str(ext4.mnt) in stick and "STICK" in stick and "Old.ppkg" in stick
+    assert "data (not USB)" in out  # --all: the internal SATA data disk
+    assert "/dev/sdc1 is not mounted; mount it with: udisksctl mount -b /dev/sdc1" in lines
+    assert "nvme" not in out
+
+
+# --- write ----------------------------------------------------------------------------------
+
+
+@needs_loop
+def test_write_exits_0_after_verifying_and_the_file_is_on_the_filesystem(capsys, ext4, tmp_path):
+    pkg = make_package(tmp_path / "Contoso.ppkg", 6 * MB)
+    code, out, err = cli(capsys, "write", str(pkg), "--drive", str(ext4.mnt))
+    assert (code, err) == (0, "")
+    assert "written and verified" in out and f"{ext4.mnt}/Contoso.ppkg" in out
+    assert remounted_listing(ext4) == {"Contoso.ppkg": pkg.read_bytes()}
+
+
+@needs_loop
+def test_write_refuses_existing_package_without_replace_then_replaces(capsys, ext4, tmp_path):
+    old = make_package(ext4.mnt / "Old.ppkg", 1000, seed=3).read_bytes()
+    pkg = make_package(tmp_path / "New.ppkg", MB)
+    code, out, err = cli(capsys, "write", str(pkg), "--drive", str(ext4.mnt))
+    assert code == 2 and out == ""
+    assert err == (
+        f"bulk-enroll: The drive {ext4.mnt} already holds Old.ppkg; Windows would ask which "
+        "package to apply, so replace them (--replace) to leave only this one there.\n"
+    )
+    assert (ext4.mnt / "Old.ppkg").read_bytes() == old
+    code, out, err = cli(capsys, "write", str(pkg), "--drive", str(ext4.mnt), "--replace")
+    assert code == 0 and "Removed Old.ppkg." in out
+    assert sorted(os.listdir(ext4.mnt)) == ["New.ppkg", "lost+found"]
+
+
+@needs_loop
+def test_write_eject_unmounts_the_stick(capsys, ext4, tmp_path):
+    pkg = make_package(tmp_path / "a.ppkg", MB)
+    code, out, _ = cli(capsys, "write", str(pkg), "--drive", str(ext4.mnt), "--eject")
+    assert code == 0 and "can be removed safely" in out
+    assert not os.path.ismount(ext4.mnt)
+
+
+@needs_loop
+@needs_fuse
+def test_write_to_several_sticks_reports_each_and_fails_if_one_failed(
+    capsys, ext4, fat32, tmp_path
+):
+    pkg = make_package(tmp_path / "a.ppkg", 3 * MB)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    code, out, err = cli(
+        capsys, "write", str(pkg), "--drive", str(ext4.mnt), "--drive", str(folder),
+        "--drive", str(fat32.mnt),
+    )  # fmt: skip
+    assert code == 2
+    assert err == "bulk-enroll: 1 of 3 drives failed; see the list above.\n"
+    status = [line.split()[0] for line in out.splitlines() if not line.startswith(" ")]
+    assert status == ["OK", "FAILED", "OK"]
+    assert f"FAILED  {folder}: {folder} is not a mounted drive" in out
+    subprocess.run(["fusermount", "-u", str(fat32.mnt)], check=True)
+    assert mounts.fat_read(fat32.image, "a.ppkg") == pkg.read_bytes()
+    assert mounts.fat_check(fat32.image).returncode == 0
+
+
+@needs_loop
+@needs_fuse
+def test_write_to_two_sticks_exits_0(capsys, ext4, fat32, tmp_path):
+    pkg = make_package(tmp_path / "a.ppkg", MB)
+    code, out, _ = cli(
+        capsys, "write", str(pkg), "--drive", str(ext4.mnt), "--drive", str(fat32.mnt)
+    )
+    assert code == 0 and out.count("written and verified") == 2
+
+
+@needs_loop
+def test_write_to_a_full_stick_fails_with_one_sentence_and_keeps_the_old_one(capsys, tmp_path):
+    image = mounts.make_ext4(tmp_path / "tiny.img", 8)
+    with mounts.mount_ext4(image, tmp_path / "tiny") as mnt:
+        old = make_package(mnt / "a.ppkg", 1000).read_bytes()
+        pkg = make_package(tmp_path / "a.ppkg", 12 * MB)
+        code, out, err = cli(capsys, "write", str(pkg), "--drive", str(mnt), "--replace")
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert err.startswith(f"bulk-enroll: The drive {mnt} is full")
+        assert sorted(os.listdir(mnt)) == ["a.ppkg", "lost+found"]
+        assert (mnt / "a.ppkg").read_bytes() == old
+
+
+def test_write_bad_input_is_one_sentence_without_traceback(tmp_path):
+    """Through the real command in a subprocess: exit 2, one line, no traceback."""
+    not_wim = tmp_path / "x.ppkg"
+    not_wim.write_bytes(b"hello")
+    cases = {
+        (str(tmp_path / "missing.ppkg"), str(tmp_path)): "does not exist",
+        (str(not_wim), str(tmp_path)): "no WIM header",
+        (str(tmp_path / "x.zip"), str(tmp_path)): "not a .ppkg file",
+        (str(make_package(tmp_path / "a.ppkg", 100)), str(tmp_path)): "not a mounted drive",
+        (str(tmp_path / "a.ppkg"), "/"): "system disk",
+    }
+    for (pkg, drive), expected in cases.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "tui", "write", pkg, "--drive", drive],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("bulk-enroll: ") and expected in proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
