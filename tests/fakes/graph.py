@@ -88,7 +88,7 @@ def _mfa_policy(name: str, *, exclude_groups: list[str], **applications: Any) ->
     }
 
 
-def _device(
+def fake_device(
     name: str,
     days_ago: int,
     *,
@@ -199,7 +199,7 @@ def ready_tenant() -> FakeTenant:
             "createdDateTime": "2026-11-01T09:00:00Z",
         }
     }
-    tenant.devices = {package_id: [_device("PC-0001", 3), _device("PC-0002", 1)]}
+    tenant.devices = {package_id: [fake_device("PC-0001", 3), fake_device("PC-0002", 1)]}
     return tenant
 
 
