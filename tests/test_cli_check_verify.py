@@ -1,0 +1,167 @@
+"""`bulk-enroll check` and `bulk-enroll verify` end to end: the real command in a subprocess,
+the real msal device-code sign-in, the HTTPS fake Graph trusted through REQUESTS_CA_BUNDLE."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from fakes.graph import deleted_package_user, fake_graph, missing, project_for
+
+from tui.projectfile import save_project
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def graph(tmp_path, monkeypatch):
+    # monkeypatch points REQUESTS_CA_BUNDLE at the fake's CA; the child inherits it.
+    with fake_graph(tmp_path, monkeypatch=monkeypatch) as fake:
+        yield fake
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def on_fake(graph) -> list[str]:
+    return ["--authority", graph.authority, "--graph-url", graph.graph_url]
+
+
+def one_sentence_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("bulk-enroll: "), proc.stderr
+    return lines[-1]
+
+
+def saved_project(graph, tmp_path, **kwargs) -> Path:
+    project = project_for(graph.tenant, expires=date.today() + timedelta(days=90), **kwargs)
+    project.entra.authority = graph.identity.authority("common")
+    path = tmp_path / "fleet.bulkenroll.toml"
+    save_project(project, path)
+    return path
+
+
+def test_check_a_ready_tenant_as_json(graph):
+    proc = cli("check", *on_fake(graph), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert [c["status"] for c in result["checks"]] == ["pass"] * 6
+    assert {"name", "status", "reason", "fix"} <= set(result["checks"][0])
+    # The device code went to the terminal, not into the JSON.
+    assert "FAKE-CODE" in proc.stderr and "FAKE-CODE" not in proc.stdout
+    assert "Signed in as admin@contoso.example." in proc.stderr
+
+
+def test_check_a_tenant_without_sync_fabric_exits_1_with_the_fix(graph):
+    graph.tenant = missing("no-sync-fabric")
+    proc = cli("check", *on_fake(graph))
+    assert proc.returncode == 1, proc.stderr
+    assert "FAIL        SyncFabric service principal:" in proc.stdout
+    assert "fix: Create it: New-MgServicePrincipal" in proc.stdout
+
+
+def test_check_warnings_do_not_fail(graph):
+    graph.tenant = missing("mfa-catches-package-users")
+    proc = cli("check", *on_fake(graph), "--json")
+    assert proc.returncode == 0, proc.stderr
+    statuses = {c["name"]: c["status"] for c in json.loads(proc.stdout)["checks"]}
+    assert statuses["Conditional Access and MFA"] == "warn"
+
+
+def test_check_takes_the_login_host_from_the_project(graph, tmp_path):
+    path = saved_project(graph, tmp_path)
+    proc = cli("check", "--project", path, "--graph-url", graph.graph_url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert graph.identity.calls_to("/organizations/oauth2/v2.0/devicecode")
+
+
+def test_check_throttled_by_graph_waits_and_says_so(graph):
+    graph.tenant.throttle = {"subscribedSkus": 1}
+    graph.tenant.retry_after = "1"
+    proc = cli("check", *on_fake(graph), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Microsoft Graph asks to wait 1 s" in proc.stderr
+
+
+def test_verify_lists_the_devices(graph, tmp_path):
+    path = saved_project(graph, tmp_path)
+    proc = cli("verify", "--project", path, *on_fake(graph), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["package_user"] == graph.tenant.package_upn
+    assert [d["name"] for d in report["devices"]] == ["PC-0001", "PC-0002"]
+    assert report["token_days_left"] == 90
+    assert {c["status"] for c in report["checks"]} == {"pass"}
+    assert "fake-bprt" not in proc.stdout + proc.stderr
+
+
+def test_verify_in_words(graph, tmp_path):
+    path = saved_project(graph, tmp_path)
+    proc = cli("verify", "--project", path, *on_fake(graph))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"Package user: {graph.tenant.package_upn}"
+    assert lines[1].split() == ["Device", "Join", "type", "OS", "Registered", "MDM", "Compliant"]
+    assert lines[2].startswith("PC-0001  Entra joined  Windows 10.0.26100.2314  2026-11-27")
+
+
+def test_verify_a_deleted_package_user_exits_1(graph, tmp_path):
+    graph.tenant = deleted_package_user()
+    path = saved_project(graph, tmp_path)
+    proc = cli("verify", "--project", path, *on_fake(graph))
+    assert proc.returncode == 1, proc.stderr
+    assert "FAIL        Package user:" in proc.stdout and "revoked" in proc.stdout
+
+
+def test_verify_without_a_bulk_token_refuses_before_signing_in(graph, tmp_path):
+    path = saved_project(graph, tmp_path)
+    text = path.read_text().replace(graph.tenant.package_upn, "")
+    text = text.replace("6f1e2a4c-8b0d-4c3e-9f57-0a1b2c3d4e5f", "")
+    path.write_text(text)
+    line = one_sentence_error(cli("verify", "--project", path, *on_fake(graph)))
+    assert "get the bulk token first" in line
+    assert graph.identity.calls == []
+
+
+def test_a_missing_project_file_is_one_sentence(graph, tmp_path):
+    line = one_sentence_error(cli("verify", "--project", tmp_path / "nope.toml"))
+    assert "nope.toml" in line
+
+
+def test_an_unknown_login_host_needs_graph_url(graph):
+    line = one_sentence_error(cli("check", "--authority", graph.authority))
+    assert "--graph-url" in line
+    assert graph.identity.calls == []
+
+
+def test_a_bad_authority_is_one_sentence(graph):
+    line = one_sentence_error(cli("check", "--authority", "login.example/x"))
+    assert "authority" in line
+
+
+def test_an_untrusted_certificate_is_one_sentence(graph, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    line = one_sentence_error(cli("check", *on_fake(graph)))
+    assert "certificate is not trusted" in line
+
+
+def test_a_refused_graph_read_is_not_checked_not_an_error(graph):
+    graph.tenant.forbidden = {"conditionalAccess"}
+    proc = cli("check", *on_fake(graph), "--json")
+    assert proc.returncode == 0, proc.stderr
+    statuses = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert statuses["Conditional Access and MFA"]["status"] == "not-checked"
+    assert "Policy.Read.All" in statuses["Conditional Access and MFA"]["reason"]
