@@ -28,6 +28,7 @@ from tui.model import (
     OwnerType,
     Project,
     Wifi,
+    WifiSecurity,
 )
 
 STAMP = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -81,6 +82,37 @@ def full_project(tmp: Path) -> Project:
     return p
 
 
+def ad_join_project(tmp: Path) -> Project:
+    """The other half of the model: AD join, an open hidden Wi-Fi, two users, OEM owner."""
+    script = tmp / "install.ps1"
+    script.write_bytes("Write-Output 'Grüße'\r\n".encode())
+    p = Project()
+    p.package.name = "Branch & Co (AD)"
+    p.package.owner_type = OwnerType.OEM
+    p.package.rank = 3
+    p.package.version = "2.0.1.7"
+    p.join = JoinKind.ACTIVE_DIRECTORY
+    p.domain.domain = "corp.example.com"
+    p.domain.account = "corp\\joiner"
+    p.domain.password = 'p"w<&>'
+    p.domain.ou = "OU=PCs,DC=corp,DC=example,DC=com"
+    p.device.name = "BR-%RAND:5%"
+    p.wifi = Wifi(ssid="Guest Wi-Fi", security=WifiSecurity.OPEN, hidden=True, auto_connect=False)
+    p.local_users = [
+        LocalUser("support", "Xy12!abc"),
+        LocalUser("kiosk", "Kk34!xyz", "Standard Users"),
+    ]
+    p.applications = [
+        Application(name="Script", file=str(script), command_line="powershell -File install.ps1")
+    ]
+    p.hide_oobe = False
+    p.allow_all_trusted_apps = False
+    return p
+
+
+PROJECTS = {"entra-full": full_project, "ad-join": ad_join_project}
+
+
 def run(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(a) for a in args], check=True, capture_output=True)
 
@@ -95,9 +127,9 @@ def files_under(root: Path) -> dict[str, bytes]:
     return {f.relative_to(root).as_posix(): f.read_bytes() for f in root.rglob("*") if f.is_file()}
 
 
-@pytest.fixture
-def built(tmp_path):
-    project = full_project(tmp_path)
+@pytest.fixture(params=sorted(PROJECTS))
+def built(tmp_path, request):
+    project = PROJECTS[request.param](tmp_path)
     out = tmp_path / "out" / "lab.ppkg"
     out.parent.mkdir()
     result = package.build_package(project, out, timestamp=STAMP)
@@ -118,10 +150,10 @@ def test_image_properties_as_wimlib_reads_them(built):
     xml = run("wimlib-imagex", "info", "--xml", out).stdout
     image = etree.fromstring(xml.decode("utf-16")).find("IMAGE")
     pid = project.package.id
-    assert image.findtext("NAME") == "Contoso Lab"
-    assert image.findtext("DESCRIPTION") == "Lab PCs, building 4"
-    assert image.findtext("VERSION") == "1.2"
-    assert image.findtext("ALTITUDE") == "5000"
+    assert image.findtext("NAME") == project.package.name
+    assert image.findtext("DESCRIPTION") == project.package.description
+    assert image.findtext("VERSION") == project.package.version
+    assert image.findtext("ALTITUDE") == str(project.package.owner_type.altitude)
     assert image.findtext("RESETCLEAR") == "0"
     assert image.findtext("PACKAGEID") == pid
     assert image.findtext("NOTES") == (
@@ -147,8 +179,40 @@ def test_every_extracted_file_is_what_we_meant(built, tmp_path, extractor):
         assert got[path] == data, path
 
 
-def test_package_tree_carries_every_setting(built):
-    project, _, result, expected = built
+def test_ad_join_package_carries_its_settings(tmp_path):
+    project = ad_join_project(tmp_path)
+    result = package.build_package(project, tmp_path / "ad.ppkg", timestamp=STAMP)
+    stems = [p.rsplit("__", 1)[1] for p in result.files if p.endswith(".provxml")]
+    assert stems[:4] == [
+        "ConnectivityProfiles_WLAN_WLANSetting_0.provxml",
+        "Accounts_ComputerAccount.provxml",
+        "Accounts_Users_0.provxml",
+        "Accounts_Users_1.provxml",
+    ]
+    tree = dict(package.package_tree(project, package.collect_assets(project)))
+    domain = next(v for k, v in tree.items() if k.endswith("Accounts_ComputerAccount.provxml"))
+    assert b'name="Password" value="p&quot;w&lt;&amp;&gt;"' in domain
+    assert b'name="AccountOU" value="OU=PCs,DC=corp,DC=example,DC=com"' in domain
+    wifi = next(v for k, v in tree.items() if "WLANSetting" in k).decode("utf-8-sig")
+    assert "&lt;authentication&gt;open&lt;/authentication&gt;" in wifi
+    assert "&lt;nonBroadcast&gt;true&lt;/nonBroadcast&gt;" in wifi
+    kiosk = next(v for k, v in tree.items() if k.endswith("Accounts_Users_1.provxml"))
+    assert b'name="LocalUserGroup" value="1" datatype="integer"' in kiosk
+    assert result.derived == [
+        "ConnectivityProfiles/WLAN/WLANSetting/WLANConfig/WLANXmlSettings",
+        "Accounts/ComputerAccount/DomainName",
+    ]
+
+
+def test_package_tree_carries_every_setting(tmp_path):
+    project = full_project(tmp_path)
+    out = tmp_path / "full.ppkg"
+    result = package.build_package(project, out, timestamp=STAMP)
+    expected = expected_bytes(
+        package.package_tree(
+            project, package.collect_assets(project), package.read_certificates(project)
+        )
+    )
     names = [p.rsplit("/", 1)[-1] for p in result.files if p.endswith(".provxml")]
     stems = [n.split("__", 1)[1].removesuffix(".provxml") for n in names]
     assert stems == [

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from conftest import SAMPLES
-from test_package_build import full_project
+from test_package_build import PROJECTS, full_project
 
 from tui import package
 from tui.errors import UserError
@@ -81,16 +81,24 @@ def test_sampleb_microsoft_owner():
     ]
 
 
-def test_round_trip_gives_back_every_setting(tmp_path):
-    project = full_project(tmp_path)
+@pytest.mark.parametrize("kind", sorted(PROJECTS))
+def test_round_trip_gives_back_every_setting(tmp_path, kind):
+    project = PROJECTS[kind](tmp_path)
     out = tmp_path / "rt.ppkg"
     package.build_package(project, out, timestamp=STAMP)
     info = read_package(out, show_secrets=True)
     assert info.settings == project_settings(project)
+    pkg = project.package
     assert (info.name, info.package_id, info.version, info.owner_type, info.rank) == (
-        "Contoso Lab", project.package.id, "1.2", "ITAdmin", 0
+        pkg.name, pkg.id, pkg.version, pkg.owner_type.value, pkg.rank
     )  # fmt: skip
     assert info.derived == package.px.derived_settings(project)
+
+
+def test_secrets_are_masked_everywhere(tmp_path):
+    project = full_project(tmp_path)
+    out = tmp_path / "rt.ppkg"
+    package.build_package(project, out, timestamp=STAMP)
     masked = read_package(out)
     text = describe(masked) + str(to_json(masked))
     for secret in ("bulk-token-secret", "S3cret-pass!", "correct horse battery"):
@@ -167,4 +175,57 @@ def test_broken_provxml_inside_a_package(tmp_path):
     with open(out, "wb") as f:
         write_wim(f, tree, ImageInfo("broken", timestamp=STAMP))
     with pytest.raises(UserError, match="0__Accounts.provxml is not well-formed XML"):
+        read_package(out)
+
+
+def test_random_damage_never_escapes_as_a_traceback(tmp_path):
+    """Seeded byte flips, cuts and splices of a real package: a result or one UserError."""
+    import random
+
+    original = (SAMPLES / "mosd.ppkg").read_bytes()
+    rng = random.Random(20261130)
+    bad = tmp_path / "fuzz.ppkg"
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(len(data))
+            data[at] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[: rng.randrange(len(data))]
+        bad.write_bytes(bytes(data))
+        try:
+            read_package(bad)
+            outcomes["read"] += 1
+        except UserError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100  # most damage is detected (SHA-1, bounds, XML)
+
+
+def test_entity_expansion_in_a_package_is_not_followed(tmp_path):
+    from tui.wim import ImageInfo, write_wim
+    from tui.wimreader import WimReader
+
+    with WimReader(SAMPLES / "mosd.ppkg") as r:
+        tree = {p: r.read(p) for p in r.files()}
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+        b'<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+        b'<wap-provisioningdoc><characteristic type="&d;" /></wap-provisioningdoc>'
+    )
+    original_accounts = tree["Multivariant/0/Prov/RunTime/0__Accounts.provxml"]
+    tree["Multivariant/0/Prov/RunTime/0__Accounts.provxml"] = bomb
+    out = tmp_path / "bomb.ppkg"
+    with open(out, "wb") as f:
+        write_wim(f, tree.items(), ImageInfo("bomb", timestamp=STAMP))
+    with pytest.raises(UserError, match="0__Accounts.provxml is carrying a DTD"):
+        read_package(out)
+    tree["Multivariant/0/Prov/RunTime/0__Accounts.provxml"] = original_accounts
+    tree["Multivariant/0/customizations.xml"] = bomb.replace(
+        b"wap-provisioningdoc", b"WindowsCustomizations"
+    )
+    with open(out, "wb") as f:
+        write_wim(f, tree.items(), ImageInfo("bomb", timestamp=STAMP))
+    with pytest.raises(UserError, match="customizations.xml carries a DTD"):
         read_package(out)

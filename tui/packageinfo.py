@@ -69,6 +69,12 @@ class PackageInfo:
 def _xml(data: bytes, what: str, package: Path):
     if len(data) > MAX_XML:
         raise UserError(f"Package '{package}' is damaged: {what} is implausibly large.")
+    if b"<!DOCTYPE" in data:
+        # libxml2 expands internal entities in attributes even with resolve_entities=False.
+        raise UserError(
+            f"Package '{package}' is refused: {what} carries a DTD (<!DOCTYPE>), "
+            "which provisioning documents never have."
+        )
     try:
         return etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:

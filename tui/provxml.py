@@ -518,6 +518,9 @@ def parse(data: bytes) -> tuple[Node, ...]:
     """The characteristic tree of a provxml document (any WCD/ICD version)."""
     from lxml import etree
 
+    if b"<!DOCTYPE" in data:
+        # libxml2 expands internal entities in attributes even with resolve_entities=False.
+        raise ValueError("carrying a DTD (<!DOCTYPE>), which provisioning documents never have")
     try:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
