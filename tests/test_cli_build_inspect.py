@@ -144,6 +144,10 @@ def test_bad_input_exits_2_with_one_sentence_and_no_output(tmp_path):
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".part"] == []
 
+    before = good.read_bytes()
+    assert "source file itself" in one_sentence_error(cli("build", good, "-o", good))
+    assert good.read_bytes() == before
+
 
 def test_several_problems_are_all_listed(tmp_path):
     project = full_project(tmp_path)

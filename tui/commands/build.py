@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.errors import UserError
 
     stamp = _timestamp(args.timestamp)
+    _refuse_overwriting_source(args.source, args.output)
     project = _load_source(args.source, drop_unknown=args.drop_unknown)
     problems = rules.validate(project, today=stamp.date(), for_build=True)
     if len(problems) == 1:
@@ -66,6 +67,15 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"{result.path} ({result.size} bytes, package {result.package_id})")
     return 0
+
+
+def _refuse_overwriting_source(source: str, output: str) -> None:
+    import os
+
+    from tui.errors import UserError
+
+    if os.path.exists(output) and os.path.exists(source) and os.path.samefile(source, output):
+        raise UserError(f"Output '{output}' is the source file itself; choose another name.")
 
 
 def _timestamp(text: str | None):
