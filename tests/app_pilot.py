@@ -6,9 +6,11 @@ import io
 import time
 from collections.abc import Callable
 
+import pytest
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 
 def screen_text(app: App) -> str:
@@ -43,3 +45,9 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], *, timeout: floa
 
 async def type_text(pilot: Pilot, text: str) -> None:
     await pilot.press(*text)
+
+
+@pytest.fixture
+def no_blink(monkeypatch):
+    """A steady Input cursor, so screenshots do not depend on timing."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)

@@ -86,12 +86,13 @@ class ApplicationDialog(ItemDialog):
         )
 
     def _set_file(self, value: str) -> None:
+        # Name and command line follow the file while they still hold what it suggested.
         a: Application = self.item
-        a.file = value
-        if not a.name and value:
+        old, a.file = a.file, value
+        if a.name in ("", Path(old).stem):
             self.query_one("#app-name", Field).input.value = Path(value).stem
-        if not a.command_line and (command := suggested_command(value)):
-            self.query_one("#app-command", Field).input.value = command
+        if a.command_line in ("", suggested_command(old)):
+            self.query_one("#app-command", Field).input.value = suggested_command(value)
 
     def action_choose_file(self) -> None:
         from tui.screens.filepicker import FilePicker

@@ -10,7 +10,6 @@ from tui.model import OwnerType
 from tui.screens.step import StepScreen
 from tui.widgets.field import Edited, Field
 
-
 DEFAULT_PARENT = "~/bulk-enroll"
 
 
