@@ -2,6 +2,7 @@
 with the real msal device-code sign-in."""
 
 import copy
+import logging
 
 import pytest
 from fakes.graph import (
@@ -423,3 +424,27 @@ def test_the_signed_in_admin_is_the_one_checked(graph):
     checks, _ = readiness(graph)
     assert checks[JOIN].status is Status.PASS
     assert "among the users" in checks[JOIN].reason
+
+
+def test_cancel_between_checks_stops_the_reading(graph):
+    cancel = CancelToken()
+
+    def on_event(event):
+        if isinstance(event, Checking) and event.name == SYNC_FABRIC:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        run_readiness(
+            graph.sign_in_config(), graph_url=graph.graph_url, on_event=on_event, cancel=cancel
+        )
+    assert graph.served("subscribedSkus") == 1
+    assert graph.served("servicePrincipals") == graph.served("conditionalAccess") == 0
+
+
+def test_no_log_record_holds_the_access_token(graph, caplog):
+    caplog.set_level(logging.DEBUG)
+    checks, _ = readiness(graph)
+    assert checks and graph.identity.access_tokens
+    for token in graph.identity.access_tokens:
+        assert token not in caplog.text
+        assert all(token not in repr(c) for c in checks.values())
