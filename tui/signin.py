@@ -196,7 +196,7 @@ EventSink = Callable[[object], None]
 
 # --- errors -------------------------------------------------------------------------
 
-_SIGN_IN_ADVICE = {
+SIGN_IN_ADVICE = {
     "50076": "Entra ID asks for multi-factor authentication: finish it in the browser "
     "where you entered the code, then try again.",
     "50079": "Entra ID asks you to register for multi-factor authentication: register at "
@@ -232,7 +232,7 @@ def sign_in_error(result: Mapping[str, Any]) -> UserError:
     error = str(result.get("error", ""))
     description = str(result.get("error_description", ""))
     codes = [str(c) for c in result.get("error_codes") or []]
-    code = next((c for c in codes if c in _SIGN_IN_ADVICE), None) or aadsts_code(description)
+    code = next((c for c in codes if c in SIGN_IN_ADVICE), None) or aadsts_code(description)
     if error in ("authorization_declined", "access_denied"):
         return UserError(
             "The sign-in was declined: run it again and approve the request.", code=error
@@ -243,8 +243,8 @@ def sign_in_error(result: Mapping[str, Any]) -> UserError:
             "code within the time shown.",
             code=error,
         )
-    if code in _SIGN_IN_ADVICE:
-        return UserError(f"Sign-in failed: {_SIGN_IN_ADVICE[code]}", code=f"AADSTS{code}")
+    if code in SIGN_IN_ADVICE:
+        return UserError(f"Sign-in failed: {SIGN_IN_ADVICE[code]}", code=f"AADSTS{code}")
     detail = _first_line(description) or error or "no reason given"
     return UserError(
         f"Sign-in failed ({detail.rstrip('.')}).", code=f"AADSTS{code}" if code else error
