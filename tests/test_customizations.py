@@ -470,3 +470,14 @@ def test_secret_paths_and_masking(tmp_path):
     assert TOKEN not in repr(bprt) and MASK in repr(bprt)
     plain = Setting("OOBE/Desktop/HideOobe", "True")
     assert mask(plain) is plain and "True" in repr(plain)
+
+
+def test_device_name_in_the_newer_devdetail_form_is_imported():
+    data = (
+        b"<WindowsCustomizations><Settings><Customizations><Common><DevDetail>"
+        b"<DNSComputerName>LAB-%RAND:4%</DNSComputerName></DevDetail>"
+        b"</Common></Customizations></Settings></WindowsCustomizations>"
+    )
+    result = read_customizations(data, source="x")
+    assert result.unknown == [] and result.project.device.name == "LAB-%RAND:4%"
+    assert b"<ComputerName>LAB-%RAND:4%</ComputerName>" in to_customizations_xml(result.project)

@@ -59,6 +59,7 @@ KEY_ATTRIBUTES = {
     "Dependency": "Name",
     "RootCertificate": "CertificateName",
 }
+DNS_COMPUTER_NAME = "DevDetail/DNSComputerName"
 _MAX_XML_BYTES = 64 * 1024 * 1024
 _APP_LEAVES = {
     "CommandFile",
@@ -400,6 +401,11 @@ class _Reader:
             return True
         if base == ROOT_CERT and item_key is not None and leaf == "CertificatePath":
             self._certs.setdefault(item_key, Certificate(name=item_key)).path = s.value
+            return True
+        if path == DNS_COMPUTER_NAME:
+            # WCD's simple editor writes this form on 2004+; we write ComputerName back,
+            # the form a real package shows working on every Windows 10/11 build.
+            p.device.name = s.value
             return True
         if path == CLEAN_PC:
             p.device.remove_preinstalled = self._bool(s)
