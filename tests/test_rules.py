@@ -492,6 +492,24 @@ def test_certificates_refused(project, tmp_path, name, data, expected):
     )
 
 
+def test_a_huge_cer_file_is_not_read(project, tmp_path):
+    huge = tmp_path / "huge.cer"
+    with huge.open("wb") as f:
+        f.truncate(2 << 20)  # sparse: nothing is written
+    project.certificates[0].path = str(huge)
+    assert _check(project, "certificates[0].path") == (
+        "Certificate 1 file: huge.cer is too large to be a certificate."
+    )
+
+
+def test_folder_must_be_a_folder_when_building(project, tmp_path):
+    project.folder = project.applications[0].file
+    assert validate(project, today=TODAY, for_build=False) == []
+    assert (
+        _check(project, "folder") == f"Project folder: {project.folder} exists but is not a folder."
+    )
+
+
 def test_der_shape_check_without_cryptography(tmp_path):
     from tui.rules import _der_sequence_shape
 

@@ -27,6 +27,7 @@ MAX_LOCAL_USER_NAME = 20
 MAX_PACKAGE_NAME = 100
 LOCAL_USER_GROUPS = ("Administrators", "Standard Users")
 PREVIEW_SERIAL = "0123456789ABCDEF"
+MAX_CERTIFICATE_BYTES = 1 << 20
 
 _DEVICE_NAME_FORBIDDEN = set("{|}~[\\]^':;<=>?@!\"#$%`()+/.,*& ")
 _USER_NAME_FORBIDDEN = set('/\\[]:;|=,+*?<>@"')
@@ -204,6 +205,25 @@ def _package_name(value: str) -> str | None:
     return None
 
 
+def _package_id(value: str) -> str | None:
+    if not _GUID.fullmatch(value):
+        return "must be a GUID in braces, like {1f4e2c40-9d5f-41b4-ab8b-0ec5dd0fc160}."
+    return None
+
+
+def _owner_type(value: object) -> str | None:
+    if not isinstance(value, OwnerType):
+        return f"must be one of {', '.join(o.value for o in OwnerType)}."
+    return None
+
+
+def _folder(value: str) -> str | None:
+    path = Path(value).expanduser()
+    if value and path.exists() and not path.is_dir():
+        return f"{value} exists but is not a folder."
+    return None
+
+
 def _version(value: str) -> str | None:
     parts = value.split(".")
     if len(parts) not in (2, 4) or not all(p.isascii() and p.isdigit() for p in parts):
@@ -327,8 +347,11 @@ def _certificate_file(path: str, *, for_build: bool) -> str | None:
         return None
     if problem := _readable_file(path, ".cer file"):
         return problem
+    file = Path(os.path.expanduser(path))
     try:
-        data = Path(os.path.expanduser(path)).read_bytes()
+        if file.stat().st_size > MAX_CERTIFICATE_BYTES:
+            return f"{file.name} is too large to be a certificate."
+        data = file.read_bytes()
     except OSError as exc:
         return f"{path} cannot be read ({exc.strerror})."
     if not _looks_like_certificate(data):
@@ -387,36 +410,12 @@ def _rules(project: Project, *, today: date, for_build: bool) -> Iterator[Rule]:
     """Every (field, check) pair that applies to this project, in form order."""
     pkg = project.package
     yield "package.name", lambda: _package_name(pkg.name)
-    yield (
-        "package.id",
-        lambda: (
-            None
-            if _GUID.fullmatch(pkg.id)
-            else "must be a GUID in braces, like {1f4e2c40-9d5f-41b4-ab8b-0ec5dd0fc160}."
-        ),
-    )
+    yield "package.id", lambda: _package_id(pkg.id)
     yield "package.version", lambda: _version(pkg.version)
-    yield (
-        "package.owner_type",
-        lambda: (
-            None
-            if isinstance(pkg.owner_type, OwnerType)
-            else f"must be one of {', '.join(o.value for o in OwnerType)}."
-        ),
-    )
+    yield "package.owner_type", lambda: _owner_type(pkg.owner_type)
     yield "package.rank", lambda: _rank(pkg.rank)
     yield "package.description", lambda: _xml_text(pkg.description)
-    yield (
-        "folder",
-        lambda: (
-            f"{project.folder} exists but is not a folder."
-            if for_build
-            and project.folder
-            and Path(project.folder).expanduser().exists()
-            and not Path(project.folder).expanduser().is_dir()
-            else None
-        ),
-    )
+    yield "folder", lambda: _folder(project.folder) if for_build else None
     yield "device.name", lambda: _device_name_problem(project.device.name)
     yield "device.product_key", lambda: _product_key(project.device.product_key)
     if (wifi := project.wifi) is not None:
