@@ -1,0 +1,131 @@
+"""``bulk-enroll token`` end to end: the real command in a subprocess, the fake over HTTPS."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from fakes.identity import bulk_aadsts, trusted_identity_server
+
+from tui.model import Project
+from tui.projectfile import load_project, save_project
+
+REPO = Path(__file__).resolve().parent.parent
+EXPIRES = date.today() + timedelta(days=60)
+
+
+@pytest.fixture
+def identity(tmp_path, monkeypatch):
+    with trusted_identity_server(tmp_path, monkeypatch) as server:
+        server.approve_after(1)  # the "user" signs in after one pending answer
+        server.poll_script = [None]  # issued at the first poll
+        yield server
+
+
+def bulk_enroll(server, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["REQUESTS_CA_BUNDLE"] = str(server.ca_bundle) if server else env["REQUESTS_CA_BUNDLE"]
+    env["PYTHONPATH"] = str(REPO)
+    env.pop("HTTPS_PROXY", None)
+    env.pop("https_proxy", None)
+    authority = ["--authority", server.authority()] if server else []
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "token", *authority, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def new_project_file(tmp_path) -> Path:
+    path = tmp_path / "project.toml"
+    project = Project()
+    project.package.name = "Contoso kiosks"
+    save_project(project, path)
+    return path
+
+
+def test_token_into_project_file(identity, tmp_path):
+    path = new_project_file(tmp_path)
+    path.chmod(0o644)  # the save must make it owner-only again
+
+    done = bulk_enroll(identity, "--expires", EXPIRES.isoformat(), "--project", str(path))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert "FAKE-CODE" in done.stderr and f"{identity.base_url}/devicelogin" in done.stderr
+    assert "Signed in as admin@contoso.example." in done.stderr
+    assert identity.bprt not in done.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    entra = load_project(path).entra
+    assert entra.bprt == identity.bprt
+    assert entra.expires == EXPIRES
+    assert entra.token_package_id == identity.calls_to("/begin")[0].json["pid"]
+    assert entra.package_user == f"package_{entra.token_package_id}@contoso.example"
+    assert load_project(path).package.name == "Contoso kiosks"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_token_as_json(identity):
+    done = bulk_enroll(identity, "--expires", EXPIRES.isoformat(), "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["bprt"] == identity.bprt
+    assert answer["expires"] == EXPIRES.isoformat()
+    assert answer["package_user"] == f"package_{answer['package_id']}@contoso.example"
+    assert set(answer) == {"bprt", "package_id", "package_user", "expires"}
+    assert identity.bprt not in done.stderr
+
+
+def test_refusal_exits_2_and_leaves_the_project_file_alone(identity, tmp_path):
+    identity.poll_script = [bulk_aadsts(240001)]
+    path = new_project_file(tmp_path)
+    before = path.read_bytes()
+    done = bulk_enroll(identity, "--expires", EXPIRES.isoformat(), "--project", str(path))
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("bulk-enroll: Entra ID refused the bulk token (AADSTS240001)")
+    assert "Traceback" not in done.stderr
+    assert path.read_bytes() == before
+
+
+def test_sign_in_timeout(identity):
+    identity.token_script = ["authorization_pending"]
+    done = bulk_enroll(identity, "--expires", EXPIRES.isoformat(), "--json", "--timeout", "0.5")
+    assert done.returncode == 2
+    assert "in time" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--expires", "31/05/2026", "--json"], "--expires"),
+        (["--expires", date.today().isoformat(), "--json"], "not in the future"),
+        (["--expires", (date.today() + timedelta(days=200)).isoformat(), "--json"], "180"),
+        (["--expires", EXPIRES.isoformat()], "--project"),
+        (["--expires", EXPIRES.isoformat(), "--project", "/nonexistent/p.toml"], "does not exist"),
+        (["--expires", EXPIRES.isoformat(), "--json", "--timeout", "0"], "--timeout"),
+        (["--expires", EXPIRES.isoformat(), "--json", "--ca-bundle", "/nope.pem"], "CA bundle"),
+    ],
+)
+def test_bad_input_is_one_sentence_before_any_request(identity, args, words):
+    done = bulk_enroll(identity, *args)
+    assert done.returncode == 2
+    assert done.stderr.startswith("bulk-enroll: ") and words in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert identity.calls == []
+
+
+def test_bad_authority(tmp_path):
+    done = bulk_enroll(
+        None, "--authority", "http://example.test/x", "--expires", EXPIRES.isoformat(), "--json"
+    )
+    assert done.returncode == 2
+    assert "authority" in done.stderr and "Traceback" not in done.stderr

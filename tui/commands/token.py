@@ -1,0 +1,144 @@
+"""``bulk-enroll token``: sign in with a device code and get the Entra ID bulk token."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+NAME = "token"
+HELP = (
+    "Sign in to Entra ID (device code) and get a bulk token: stored into a project file, "
+    "or printed as JSON."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expires",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="last day the token is valid: in the future, at most 180 days away",
+    )
+    parser.add_argument(
+        "--project", metavar="FILE", help="project file to store the token into (owner-only)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print {bprt, package_id, package_user, expires} as JSON on standard output "
+        "(the token itself is shown: handle the output as a password)",
+    )
+    parser.add_argument(
+        "--authority",
+        metavar="URL",
+        help="sign-in authority, https://<login host>/<tenant> (default: the project's login "
+        "host, else https://login.microsoftonline.com/organizations); the bulk token "
+        "endpoints are on the same host",
+    )
+    parser.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="public client id to sign in with (default: Windows Configuration Designer's)",
+    )
+    parser.add_argument("--proxy", metavar="URL", help="HTTP proxy (default: HTTPS_PROXY)")
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA certificates to trust (default: REQUESTS_CA_BUNDLE or SSL_CERT_FILE)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1200.0,
+        metavar="SECONDS",
+        help="give up after this many seconds, sign-in wait included (default: 1200)",
+    )
+
+
+def parse_expires(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        from tui.errors import UserError
+
+        raise UserError(f'--expires: "{text}" is not a date like 2026-05-31.') from None
+
+
+def print_progress(event: object) -> None:
+    """Progress on standard error; standard output stays for the JSON answer."""
+    from tui.bulktoken import CreatingPackageUser, Done, Polling
+    from tui.signin import SignedIn, WaitingForSignIn
+
+    if isinstance(event, WaitingForSignIn):
+        text = event.message or (
+            f"To sign in, open {event.verification_uri} and enter the code {event.user_code}."
+        )
+    elif isinstance(event, SignedIn):
+        text = f"Signed in as {event.username or 'an unnamed account'}."
+    elif isinstance(event, CreatingPackageUser):
+        text = f"Creating the package user package_{event.package_id}…"
+    elif isinstance(event, Polling) and event.attempt == 1:
+        text = "Waiting for Entra ID to issue the bulk token…"
+    elif isinstance(event, Done):
+        text = f"Bulk token issued for {event.package_user or 'the package user'}."
+    else:
+        return
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.bulktoken import check_expiry, fetch_bulk_token
+    from tui.commands.check import authority_for
+    from tui.errors import UserError
+    from tui.signin import (
+        DEFAULT_AUTHORITY,
+        DEFAULT_CLIENT_ID,
+        CancelToken,
+        SignInConfig,
+        check_authority,
+    )
+
+    if not args.project and not args.json:
+        raise UserError("Give --project FILE to store the token, or --json to print it.")
+    if args.timeout <= 0:
+        raise UserError("--timeout: give a number of seconds above 0.")
+    expires = parse_expires(args.expires)
+    check_expiry(expires, date.today())
+    project = None
+    if args.project:
+        from tui.projectfile import load_project
+
+        project = load_project(args.project)
+    project_authority = project.entra.authority if project else None
+    config = SignInConfig(
+        authority=check_authority(
+            authority_for(args.authority, project_authority) or DEFAULT_AUTHORITY
+        ),
+        client_id=args.client_id or DEFAULT_CLIENT_ID,
+        proxy=args.proxy,
+        ca_bundle=args.ca_bundle,
+    )
+    token = fetch_bulk_token(
+        config, expires, on_event=print_progress, cancel=CancelToken(), timeout=args.timeout
+    )
+    if project is not None:
+        from tui.projectfile import save_project
+
+        entra = project.entra
+        entra.bprt = token.bprt
+        entra.expires = token.expires
+        entra.package_user = token.package_user
+        entra.token_package_id = token.package_id
+        save_project(project, args.project)
+        print(f"Saved the bulk token into {args.project}.", file=sys.stderr)
+    if args.json:
+        answer = {
+            "bprt": token.bprt,
+            "package_id": token.package_id,
+            "package_user": token.package_user,
+            "expires": token.expires.isoformat(),
+        }
+        print(json.dumps(answer, indent=2))
+    return 0
