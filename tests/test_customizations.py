@@ -209,6 +209,18 @@ def test_export_wcd_writes_the_folder_owner_only(tmp_path):
     ]
 
 
+def test_export_wcd_refuses_names_and_text_it_cannot_write(tmp_path):
+    project = full_project(tmp_path)
+    project.package.name = "../escape"
+    with pytest.raises(UserError, match=r'^Package name: .*must not contain "/"'):
+        export_wcd(project, tmp_path / "out")
+    project.package.name = "Fine"
+    project.package.description = "lone \ud800 surrogate"
+    with pytest.raises(UserError, match="not valid text"):
+        export_wcd(project, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escape.icdproj.xml").exists()
+
+
 def test_export_wcd_into_a_file_is_one_sentence(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("x")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from lxml import etree
@@ -205,13 +206,20 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def export_wcd(project: Project, directory: Path) -> list[Path]:
     """Write customizations.xml and <name>.icdproj.xml into ``directory`` (created if needed)."""
+    from tui.rules import check_field  # the package name becomes a file name here
+
     directory = Path(directory)
-    if not project.package.name.strip():
-        raise UserError("Package name: must not be empty; it names the WCD project file.")
-    files = [
-        (directory / CUSTOMIZATIONS_FILE, to_customizations_xml(project)),
-        (directory / f"{project.package.name}.icdproj.xml", icdproj_xml(project)),
-    ]
+    if problem := check_field(project, "package.name", today=date.today()):
+        raise UserError(problem)
+    try:
+        files = [
+            (directory / CUSTOMIZATIONS_FILE, to_customizations_xml(project)),
+            (directory / f"{project.package.name}.icdproj.xml", icdproj_xml(project)),
+        ]
+    except UnicodeEncodeError:
+        raise UserError(
+            "Cannot write the WCD project: a value holds a character that is not valid text."
+        ) from None
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path, data in files:
