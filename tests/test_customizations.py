@@ -246,7 +246,7 @@ def test_round_trip_active_directory_open_wifi(tmp_path):
     project.wifi.auto_connect = False
     project.hide_oobe = False
     project.allow_all_trusted_apps = False
-    project.package.description = 'tricky & <values> "quoted"\r\nsecond line'
+    project.package.description = ' tricky & <values> "quoted"\r\nsecond line\n'
     project.local_users[0].password = "  spaces kept  "
     result = read_customizations(to_customizations_xml(project), source="x")
     assert result.unknown == []

@@ -314,11 +314,11 @@ def flatten_settings(data: bytes, *, source: str) -> list[Setting]:
     return [] if common is None else _leaves(common, "")
 
 
-def _text(parent: etree._Element | None, name: str) -> str | None:
-    if parent is None:
-        return None
+def _text(parent: etree._Element, name: str, *, strip: bool = True) -> str | None:
     element = _find(parent, name)
-    return None if element is None else (element.text or "").strip()
+    if element is None:
+        return None
+    return (element.text or "").strip() if strip else element.text or ""
 
 
 def _package_config(root: etree._Element, source: str) -> PackageConfig:
@@ -329,7 +329,7 @@ def _package_config(root: etree._Element, source: str) -> PackageConfig:
     package.id = _text(pc, "ID") or package.id
     package.name = _text(pc, "Name") or ""
     package.version = _text(pc, "Version") or package.version
-    package.description = _text(pc, "Notes") or ""
+    package.description = _text(pc, "Notes", strip=False) or ""
     owner = _text(pc, "OwnerType")
     if owner:
         try:
