@@ -398,74 +398,59 @@ def read_readiness(
 ) -> list[Check]:
     """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``."""
     emit = on_event or (lambda event: None)
-
-    def reading(name: str) -> None:
-        graph.cancel.check()
-        emit(Checking(name))
-
     try:
         me = graph.get("/me", params={"$select": "id,userPrincipalName"})
     except GraphError as error:
         raise UserError(
             f"Microsoft Graph would not read the signed-in user ({error.status} {error.code})."
         ) from None
-
-    reading(LICENSE)
-    checks = [_guarded(LICENSE, lambda: license_check(graph.get_all("/subscribedSkus")))]
-    emit(Checked(checks[-1]))
-
-    reading(JOIN)
-    policy = _read(graph.get, "/policies/deviceRegistrationPolicy")
-    reading(MDM_SCOPE)
+    # The join scope and the MDM scope may both list groups: one membership query for both.
+    policy = _read(lambda: graph.get("/policies/deviceRegistrationPolicy"))
     mdm = _read(
-        graph.get_all,
-        "/policies/mobileDeviceManagementPolicies",
-        version="beta",
-        params={"$expand": "includedGroups"},
+        lambda: graph.get_all(
+            "/policies/mobileDeviceManagementPolicies",
+            version="beta",
+            params={"$expand": "includedGroups"},
+        )
     )
-    wanted = (join_groups(policy) if isinstance(policy, dict) else []) + (
+    groups = (join_groups(policy) if isinstance(policy, dict) else []) + (
         mdm_groups(mdm) if isinstance(mdm, list) else []
     )
-    member_of = _member_of(graph, wanted)
-    if isinstance(policy, GraphError):
-        later = [not_checked(JOIN, policy), not_checked(QUOTA, policy)]
-    else:
-        later = [join_check(policy, user_id=me.get("id", ""), member_of=member_of)]
-        later.append(quota_check(policy))
-    if isinstance(mdm, GraphError):
-        mdm_result = not_checked(MDM_SCOPE, mdm)
-    else:
-        mdm_result = mdm_scope_check(mdm, member_of=member_of)
-    for check in later:
-        emit(Checked(check))
-    checks += later
-
-    reading(SYNC_FABRIC)
-    sync_filter = {
+    member_of = _member_of(graph, groups)
+    sync_fabric = {
         "$filter": f"appId eq '{SYNC_FABRIC_APP_ID}'",
         "$select": "id,appId,displayName,accountEnabled",
     }
-    checks.append(
-        _guarded(
-            SYNC_FABRIC,
-            lambda: sync_fabric_check(graph.get_all("/servicePrincipals", params=sync_filter)),
-        )
-    )
-    emit(Checked(checks[-1]))
-
-    reading(CONDITIONAL_ACCESS)
-    checks.append(_guarded(CONDITIONAL_ACCESS, lambda: _conditional_access(graph, package_user_id)))
-    emit(Checked(checks[-1]))
-    checks.append(mdm_result)
-    emit(Checked(mdm_result))
+    rules: dict[str, Callable[[], Check]] = {
+        LICENSE: lambda: license_check(graph.get_all("/subscribedSkus")),
+        JOIN: lambda: join_check(_ok(policy), user_id=me.get("id", ""), member_of=member_of),
+        QUOTA: lambda: quota_check(_ok(policy)),
+        SYNC_FABRIC: lambda: sync_fabric_check(
+            graph.get_all("/servicePrincipals", params=sync_fabric)
+        ),
+        CONDITIONAL_ACCESS: lambda: _conditional_access(graph, package_user_id),
+        MDM_SCOPE: lambda: mdm_scope_check(_ok(mdm), member_of=member_of),
+    }
+    checks = []
+    for name in CHECK_NAMES:
+        graph.cancel.check()
+        emit(Checking(name))
+        checks.append(_guarded(name, rules[name]))
+        emit(Checked(checks[-1]))
     return checks
 
 
-def _read(call: Callable, path: str, **kwargs) -> dict | list | GraphError:
+def _read(call: Callable[[], dict | list]) -> dict | list | GraphError:
     try:
-        return call(path, **kwargs)
+        return call()
     except GraphError as error:
         return error
+
+
+def _ok(answer: dict | list | GraphError):
+    if isinstance(answer, GraphError):
+        raise answer
+    return answer
 
 
 def _guarded(name: str, rule: Callable[[], Check]) -> Check:
