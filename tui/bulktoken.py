@@ -86,6 +86,9 @@ _BULK_ADVICE = {
     "Devices > Device settings > Users may join devices to Microsoft Entra ID (if the "
     "tenant never used Windows Configuration Designer, an administrator may also need to "
     "consent to its app), then try again",
+    # A public troubleshooting guide links 240003 to MFA on the requesting account (L).
+    "240003": "Entra ID wants multi-factor authentication for this account: sign in again "
+    "and complete it",
     "240005": "this account has no role that may create bulk tokens: assign it Cloud Device "
     "Administrator (or Intune Administrator) and try again",
     "90092": "the Microsoft.Azure.SyncFabric service principal (app id "

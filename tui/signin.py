@@ -215,6 +215,7 @@ SIGN_IN_ADVICE = {
     "90002": "The tenant was not found: check the tenant name or id in the authority.",
     "50020": "The account belongs to another tenant: sign in with an account of this tenant.",
     "50126": "The user name or password was wrong.",
+    "50055": "The password has expired: change it, then try again.",
 }
 
 
