@@ -328,23 +328,29 @@ def header(*, guid: bytes, blob_table: Resource, xml: Resource, flags: int = WRI
 
 
 def _copy_hashed(out: BinaryIO, path: Path, done: int, total: int, progress) -> tuple[bytes, int]:
-    """Stream a file into out, hashing as it goes; returns (sha1, size)."""
+    """Stream a file into out through one reused buffer, hashing what is written."""
     digest = hashlib.sha1()
-    size = 0
     buffer = bytearray(COPY_BUFFER)
     view = memoryview(buffer)
+    size = 0
     try:
-        with open(path, "rb", buffering=0) as src:
-            while n := src.readinto(buffer):
-                chunk = view[:n]
-                digest.update(chunk)
-                out.write(chunk)
-                size += n
-                if progress:
-                    progress(done + size, total)
+        src = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
     except OSError as e:
         raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
-    return digest.digest(), size
+    with src:
+        while True:
+            try:
+                n = src.readinto(buffer)
+            except OSError as e:
+                raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+            if not n:
+                return digest.digest(), size
+            chunk = view[:n]
+            digest.update(chunk)
+            out.write(chunk)  # write errors propagate as OSError for the caller to report
+            size += n
+            if progress:
+                progress(done + size, total)
 
 
 def write_wim(

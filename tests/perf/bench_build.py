@@ -1,0 +1,154 @@
+"""Benchmark: building a WIM with a large payload, against wimlib and a plain file copy.
+
+    python tests/perf/bench_build.py [--size-mib 512] [--dir DIR] [--repeat 3]
+
+Prints, from one run: our build time / `wimlib-imagex capture --compress=none` of the same tree,
+our build time / shutil.copyfile of the payload, and our peak RSS (VmHWM of a child process that
+only builds). Each time is the best of --repeat runs with the payload in the page cache.
+Targets: <= 1.3x wimlib, <= 1.5x copy, peak RSS < 100 MB.
+
+To benchmark a full package build instead of the bare container, replace build_ours().
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+STAMP = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def make_tree(base: Path, size_mib: int) -> Path:
+    """The tree both tools pack: a package-like set of XML files and one large installer."""
+    tree = base / "tree"
+    (tree / "Multivariant/0/Prov/RunTime").mkdir(parents=True)
+    (tree / "Multivariant/0/Prov/RunTime.xml").write_bytes(b"<ConfigurationSource />" * 20)
+    (tree / "Multivariant/0/Prov/RunTime/0__A.provxml").write_bytes(b"<wap />" * 100)
+    (tree / "CommonSettings/1").mkdir(parents=True)
+    (tree / "CommonSettings/1/AnswerFile.xml").write_bytes(b"<Settings />" * 50)
+    installer = tree / "DataAsset/2/0_x=/setup.exe"
+    installer.parent.mkdir(parents=True)
+    with open(installer, "wb") as f:
+        for _ in range(size_mib):
+            f.write(os.urandom(1 << 20))
+    return tree
+
+
+def tree_files(tree: Path) -> list[tuple[str, Path]]:
+    return [(p.relative_to(tree).as_posix(), p) for p in sorted(tree.rglob("*")) if p.is_file()]
+
+
+def build_ours(tree: Path, out: Path) -> None:
+    from tui.wim import ImageInfo, write_wim
+
+    with open(out, "wb") as f:
+        write_wim(f, tree_files(tree), ImageInfo("bench", timestamp=STAMP))
+
+
+def child(tree: Path, out: Path) -> None:
+    """Build once in this (fresh) process; print elapsed seconds and peak RSS."""
+    start = time.perf_counter()
+    build_ours(tree, out)
+    elapsed = time.perf_counter() - start
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    print(json.dumps({"seconds": elapsed, "peak_rss_kib": hwm}))
+
+
+def sha1_of(path: Path) -> bytes:
+    """The floor for any WIM writer: every blob's SHA-1 goes into the blob table."""
+    digest = hashlib.sha1()
+    buffer = bytearray(1 << 20)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buffer):
+            digest.update(memoryview(buffer)[:n])
+    return digest.digest()
+
+
+def best(repeat: int, run) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=512)
+    parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: temp)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+
+    base = Path(tempfile.mkdtemp(prefix="bench-build-", dir=args.dir))
+    try:
+        tree = make_tree(base, args.size_mib)
+        installer = tree / "DataAsset/2/0_x=/setup.exe"
+        out = base / "out.wim"
+        shutil.copyfile(installer, out)  # warm the page cache
+        out.unlink()
+
+        copy = best(args.repeat, lambda: shutil.copyfile(installer, out))
+        out.unlink()
+        hashing = best(args.repeat, lambda: sha1_of(installer))
+
+        def wimlib() -> None:
+            subprocess.run(
+                ["wimlib-imagex", "capture", str(tree), str(out), "bench", "--compress=none"],
+                check=True,
+                capture_output=True,
+            )
+
+        wimlib_time = best(args.repeat, wimlib)
+        out.unlink()
+
+        ours, peak_kib = float("inf"), 0
+        for _ in range(args.repeat):
+            result = subprocess.run(
+                [sys.executable, __file__, "--child", str(tree), str(out)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            measured = json.loads(result.stdout)
+            ours = min(ours, measured["seconds"])
+            peak_kib = max(peak_kib, measured["peak_rss_kib"])
+        verify = subprocess.run(["wimlib-imagex", "verify", str(out)], capture_output=True)
+
+        size_mb = installer.stat().st_size / 1e6
+        vs_wimlib, vs_copy, peak_mb = ours / wimlib_time, ours / copy, peak_kib * 1024 / 1e6
+        print(f"payload {size_mb:.0f} MB, best of {args.repeat}")
+        print(f"  ours   {ours:.3f} s ({size_mb / ours:.0f} MB/s)")
+        print(f"  wimlib {wimlib_time:.3f} s   copy {copy:.3f} s")
+        print(f"ours / wimlib capture --compress=none: {vs_wimlib:.2f}x (target <= 1.3x)")
+        print(f"ours / shutil.copyfile:                {vs_copy:.2f}x (target <= 1.5x)")
+        print(f"peak RSS of the build:                 {peak_mb:.1f} MB (target < 100 MB)")
+        verified = "ok" if verify.returncode == 0 else "FAILED"
+        print(f"ours / SHA-1 of the payload alone:     {ours / hashing:.2f}x (the format needs it)")
+        print(f"wimlib-imagex verify of our output:    {verified}")
+        ok = vs_wimlib <= 1.3 and vs_copy <= 1.5 and peak_mb < 100 and verify.returncode == 0
+        print("all targets met" if ok else "TARGET MISSED")
+        return 0 if ok else 1
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
