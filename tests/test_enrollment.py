@@ -187,6 +187,14 @@ def test_package_user_found_by_package_id_when_the_upn_is_unknown(graph):
     )
 
 
+def test_a_upn_guessed_on_another_domain_is_found_by_package_id(graph):
+    project = project_for(graph.tenant, expires=date(2027, 3, 1))
+    project.entra.package_user = f"package_{PACKAGE_PID}@fabrikam.example"
+    report = verify(graph, project)
+    assert report.package_user == graph.tenant.package_upn
+    assert statuses(report)[PACKAGE_USER] is Status.PASS and len(report.devices) == 2
+
+
 def test_many_devices_are_paged_and_counted_once(graph):
     tenant = ready_tenant()
     owner = tenant.users[tenant.package_upn]["id"]

@@ -262,7 +262,7 @@ def read_enrollment(
     except GraphError as error:
         checks = [_unreadable(PACKAGE_USER, error, "User.Read.All"), token]
         return EnrollmentReport(upn or f"package_{pid}@…", days, [], checks)
-    upn = upn or (user or {}).get("userPrincipalName") or f"package_{pid}@…"
+    upn = (user or {}).get("userPrincipalName") or upn or f"package_{pid}@…"
     person = user_check(upn, user)
     emit(Checked(person))
     if user is None:
@@ -285,14 +285,17 @@ def read_enrollment(
 
 
 def _find_user(graph: GraphClient, upn: str, pid: str) -> dict | None:
+    """By UPN, else by the package id: the user lives on the tenant's default domain, which
+    may differ from the domain the UPN was guessed from."""
     select = {"$select": "id,userPrincipalName,displayName,accountEnabled,createdDateTime"}
     if upn:
         try:
             return graph.get(f"/users/{quote(upn, safe='@')}", params=select)
         except GraphError as error:
-            if error.not_found:
-                return None
-            raise
+            if not error.not_found:
+                raise
+        if not pid:
+            return None
     found = graph.get_all(
         "/users", params={"$filter": f"startswith(userPrincipalName,'package_{pid}')", **select}
     )
