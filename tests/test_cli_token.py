@@ -2,9 +2,11 @@
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -26,20 +28,20 @@ def identity(tmp_path, monkeypatch):
         yield server
 
 
-def bulk_enroll(server, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def command(server, *args: str) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     env["REQUESTS_CA_BUNDLE"] = str(server.ca_bundle) if server else env["REQUESTS_CA_BUNDLE"]
     env["PYTHONPATH"] = str(REPO)
     env.pop("HTTPS_PROXY", None)
     env.pop("https_proxy", None)
     authority = ["--authority", server.authority()] if server else []
+    return [sys.executable, "-m", "tui", "token", *authority, *args], env
+
+
+def bulk_enroll(server, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    argv, env = command(server, *args)
     return subprocess.run(
-        [sys.executable, "-m", "tui", "token", *authority, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
+        argv, capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
 
 
@@ -101,6 +103,29 @@ def test_sign_in_timeout(identity):
     assert done.returncode == 2
     assert "in time" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_ctrl_c_while_waiting_for_sign_in(identity, tmp_path):
+    identity.token_script = ["authorization_pending"]
+    path = new_project_file(tmp_path)
+    before = path.read_bytes()
+    argv, env = command(identity, "--expires", EXPIRES.isoformat(), "--project", str(path))
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        end = time.monotonic() + 30
+        while not identity.calls_to("/token"):  # a real condition: it is polling
+            assert time.monotonic() < end and proc.poll() is None
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "bulk-enroll: cancelled."
+    assert "Traceback" not in err
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,14 @@ def test_expired_device_code(identity):
     assert "expired" in str(err.value)
 
 
+def test_device_code_expired_before_anyone_signed_in(identity):
+    identity.device_code_expires_in = 0
+    with pytest.raises(UserError) as err:
+        run_sign_in(identity)
+    assert err.value.code == "expired_token"
+    assert identity.calls_to("/token") == []
+
+
 @pytest.mark.parametrize("error", ["authorization_declined", "access_denied"])
 def test_user_declined(identity, error):
     identity.token_script = [error]

@@ -57,7 +57,9 @@ class SignInConfig:
     http_timeout: float = 30.0  # seconds per HTTP request
 
     @classmethod
-    def for_cloud(cls, cloud: str = "global", tenant: str = DEFAULT_TENANT, **kw: Any):
+    def for_cloud(
+        cls, cloud: str = "global", tenant: str = DEFAULT_TENANT, **kw: Any
+    ) -> SignInConfig:
         if cloud not in CLOUD_HOSTS:
             names = ", ".join(CLOUD_HOSTS)
             raise UserError(f'The cloud "{cloud}" is not known; use one of {names}.')
@@ -307,6 +309,8 @@ def sign_in(
     import msal
     import requests
 
+    if method not in ("device_code", "browser"):
+        raise ValueError(f"unknown sign-in method {method!r}")
     authority = check_authority(config.authority)
     own_session = session is None
     session = session or open_session(config)
@@ -321,10 +325,8 @@ def sign_in(
         )
         if method == "device_code":
             result = _device_code(app, scopes, on_event, cancel, deadline, interval_unit)
-        elif method == "browser":
-            result = _browser(app, scopes, on_event, cancel, deadline, open_browser)
         else:
-            raise ValueError(f"unknown sign-in method {method!r}")
+            result = _browser(app, scopes, on_event, cancel, deadline, open_browser)
     except requests.exceptions.RequestException as exc:
         raise network_error(exc, host, config.http_timeout) from None
     except ValueError as exc:
