@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import struct
@@ -395,3 +396,13 @@ def test_dentries_are_8_byte_aligned_and_subdirs_point_at_children(built):
     walk(root_subdir, "")
     assert sorted(found) == sorted(expected)
     assert os.path.commonprefix([meta[-8:], bytes(8)]) == bytes(8)
+
+
+def test_a_full_disk_is_an_os_error_for_the_caller_to_report(tmp_path):
+    """Write errors are not the source file's fault: they surface as OSError (ENOSPC)."""
+    src = tmp_path / "src.bin"
+    src.write_bytes(payload(3 << 20))
+    with open("/dev/full", "wb", buffering=0) as out, pytest.raises(OSError) as err:
+        write_wim(out, [("a.bin", src)], INFO)
+    assert not isinstance(err.value, UserError)
+    assert err.value.errno == errno.ENOSPC
