@@ -406,3 +406,11 @@ def test_a_full_disk_is_an_os_error_for_the_caller_to_report(tmp_path):
         write_wim(out, [("a.bin", src)], INFO)
     assert not isinstance(err.value, UserError)
     assert err.value.errno == errno.ENOSPC
+
+
+def test_names_differing_as_ntfs_sees_them_are_both_kept(tmp_path):
+    files = {"straße.txt": b"1", "STRASSE.txt": b"2", "ǅ/x.txt": b"3"}
+    wim = build(tmp_path / "n.wim", files)
+    dest = tmp_path / "x"
+    run("wimlib-imagex", "apply", wim, "1", dest)
+    assert extracted(dest) == files

@@ -124,7 +124,12 @@ class _Node:
 
     def sorted_children(self) -> list[_Node]:
         assert self.children is not None
-        return sorted(self.children.values(), key=lambda n: (n.name.upper(), n.name))
+        return sorted(self.children.values(), key=lambda n: (_fold(n.name), n.name))
+
+
+def _fold(name: str) -> str:
+    """Upper-case letter by letter, as NTFS compares names ('ß' stays 'ß', unlike str.upper)."""
+    return "".join(u if len(u := c.upper()) == 1 else c for c in name)
 
 
 def _check_name(name: str, path: str) -> None:
@@ -152,14 +157,14 @@ def _build_tree(files: Iterable[tuple[str, Source]]) -> _Node:
         node = root
         for part in parts[:-1]:
             assert node.children is not None
-            child = node.children.setdefault(part.upper(), _Node(part, {}))
+            child = node.children.setdefault(_fold(part), _Node(part, {}))
             if child.children is None:
                 raise UserError(f"The path '{path}' is used both as a file and as a folder.")
             node = child
         assert node.children is not None
-        if parts[-1].upper() in node.children:
+        if _fold(parts[-1]) in node.children:
             raise UserError(f"The path '{path}' is given twice (names are case-insensitive).")
-        node.children[parts[-1].upper()] = _Node(parts[-1], source=_checked_source(path, source))
+        node.children[_fold(parts[-1])] = _Node(parts[-1], source=_checked_source(path, source))
     return root
 
 
