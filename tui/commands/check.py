@@ -88,10 +88,10 @@ def print_progress(event: object) -> None:
     elif isinstance(event, SignedIn):
         print(f"Signed in as {event.username or 'an unnamed account'}.", file=sys.stderr)
     elif isinstance(event, Checking):
-        print(f"Checking {event.name}…", file=sys.stderr, flush=True)
+        print(f"Checking {event.name}...", file=sys.stderr, flush=True)
     elif isinstance(event, Waiting):
         print(
-            f"Microsoft Graph asks to wait {event.seconds:g} s before the next request…",
+            f"Microsoft Graph asks to wait {event.seconds:g} s before the next request...",
             file=sys.stderr,
             flush=True,
         )
