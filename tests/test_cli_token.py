@@ -85,6 +85,27 @@ def test_token_as_json(identity):
     assert identity.bprt not in done.stderr
 
 
+FAKE_BROWSER = """\
+import html, re, sys, requests
+page = requests.get(sys.argv[1], timeout=10).text
+action = html.unescape(re.search(r'action="([^"]+)"', page).group(1))
+fields = {k: html.unescape(v) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', page)}
+requests.post(action, data=fields, timeout=10)
+"""
+
+
+def test_browser_sign_in(identity, tmp_path, monkeypatch):
+    # No browser on a test machine: BROWSER names a script that does what one would do
+    # (load the sign-in page, submit its form back to the local redirect).
+    script = tmp_path / "browser.py"
+    script.write_text(FAKE_BROWSER)
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {script} %s")
+    done = bulk_enroll(identity, "--expires", EXPIRES.isoformat(), "--json", "--browser")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["bprt"] == identity.bprt
+    assert identity.calls_to("/authorize") and not identity.calls_to("/devicecode")
+
+
 def test_refusal_exits_2_and_leaves_the_project_file_alone(identity, tmp_path):
     identity.poll_script = [bulk_aadsts(240001)]
     path = new_project_file(tmp_path)

@@ -361,6 +361,7 @@ def test_browser_sign_in_without_a_browser(identity):
 
 
 def test_cancel_during_browser_wait(identity):
+    before = set(threading.enumerate())
     cancel = CancelToken()
     outcome = {}
     opened = threading.Event()
@@ -384,3 +385,4 @@ def test_cancel_during_browser_wait(identity):
     thread.join(5)
     assert time.monotonic() - started < 1.0
     assert isinstance(outcome["error"], Cancelled)
+    wait_until(lambda: set(threading.enumerate()) <= before)  # the receiver thread too

@@ -401,16 +401,22 @@ def _browser(app, scopes, on_event, cancel, deadline, open_browser) -> dict:
 
 
 class _RedirectReceiver:
-    """The ``http://localhost:<port>`` page the browser is sent back to with the code."""
+    """The ``http://localhost:<port>`` page the browser is sent back to with the code.
+
+    It serves from its own thread while it is open, because a terminal browser started
+    through $BROWSER blocks ``webbrowser.open`` until it exits.
+    """
 
     def __init__(self) -> None:
         receiver = self
         self.response: dict[str, str] | None = None
+        self._arrived = threading.Event()
 
         class _Handler(BaseHTTPRequestHandler):
             def _answer(self, params: dict[str, list[str]]) -> None:
                 if "code" in params or "error" in params:
                     receiver.response = {k: v[0] for k, v in params.items()}
+                    receiver._arrived.set()
                     text = b"Sign-in finished. You can close this tab and return to bulk-enroll."
                 else:
                     text = b"Waiting for the sign-in answer."
@@ -431,21 +437,24 @@ class _RedirectReceiver:
                 pass  # the query holds the authorization code
 
         self._server = HTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.timeout = 0.2
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.redirect_uri = f"http://localhost:{self._server.server_address[1]}"
 
     def wait(self, cancel: CancelToken, deadline: float | None) -> dict[str, str]:
-        while self.response is None:
+        while not self._arrived.wait(0.05):
             cancel.check()
             if deadline is not None and time.monotonic() >= deadline:
-                raise TimedOut(
-                    "Nobody completed the sign-in in the browser in time.", code="timeout"
-                )
-            self._server.handle_request()
+                raise TimedOut("Nobody completed the sign-in in time.", code="timeout")
+        assert self.response is not None
         return self.response
 
     def __enter__(self) -> _RedirectReceiver:
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._thread.join()
         self._server.server_close()

@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="public client id to sign in with (default: Windows Configuration Designer's)",
     )
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="sign in with a web browser on this computer instead of a device code",
+    )
     parser.add_argument("--proxy", metavar="URL", help="HTTP proxy (default: HTTPS_PROXY)")
     parser.add_argument(
         "--ca-bundle",
@@ -69,12 +74,14 @@ def parse_expires(text: str) -> date:
 def print_progress(event: object) -> None:
     """Progress on standard error; standard output stays for the JSON answer."""
     from tui.bulktoken import CreatingPackageUser, Done, Polling
-    from tui.signin import SignedIn, WaitingForSignIn
+    from tui.signin import SignedIn, WaitingForBrowser, WaitingForSignIn
 
     if isinstance(event, WaitingForSignIn):
         text = event.message or (
             f"To sign in, open {event.verification_uri} and enter the code {event.user_code}."
         )
+    elif isinstance(event, WaitingForBrowser):
+        text = f"Sign in in the web browser; if none opened, visit {event.auth_uri}"
     elif isinstance(event, SignedIn):
         text = f"Signed in as {event.username or 'an unnamed account'}."
     elif isinstance(event, CreatingPackageUser):
@@ -121,7 +128,12 @@ def run(args: argparse.Namespace) -> int:
         ca_bundle=args.ca_bundle,
     )
     token = fetch_bulk_token(
-        config, expires, on_event=print_progress, cancel=CancelToken(), timeout=args.timeout
+        config,
+        expires,
+        on_event=print_progress,
+        cancel=CancelToken(),
+        timeout=args.timeout,
+        method="browser" if args.browser else "device_code",
     )
     if project is not None:
         from tui.projectfile import save_project
