@@ -49,12 +49,13 @@ def decompress(data: bytes, size: int) -> bytes:
     table = _decode_table(bytes(data[:TABLE_BYTES]))
     # Reading past the end yields zeros, as in other decoders; the caller checks SHA-1.
     src = bytes(data) + bytes(8)
-    out = bytearray()
+    out = bytearray(size)
+    n = 0  # bytes decoded so far
     pos = TABLE_BYTES + 4
     buf = (src[pos - 4] | src[pos - 3] << 8) << 16 | src[pos - 2] | src[pos - 1] << 8
     bits = 32  # valid bits in buf, right-aligned; kept >= 16 after every step
     try:
-        while len(out) < size:
+        while n < size:
             entry = table[(buf >> (bits - 15)) & 0x7FFF]
             length = entry & 15
             if not length:
@@ -66,11 +67,11 @@ def decompress(data: bytes, size: int) -> bytes:
                 bits += 16
             symbol = entry >> 4
             if symbol < 256:
-                out.append(symbol)
+                out[n] = symbol
+                n += 1
                 continue
-            symbol -= 256
             match_len = symbol & 15
-            offset_bits = symbol >> 4
+            offset_bits = (symbol >> 4) & 15
             if match_len == 15:
                 match_len = src[pos]
                 pos += 1
@@ -88,13 +89,14 @@ def decompress(data: bytes, size: int) -> bytes:
                 buf = (buf & ((1 << bits) - 1)) << 16 | src[pos] | src[pos + 1] << 8
                 pos += 2
                 bits += 16
-            start = len(out) - offset
-            if start < 0 or match_len > size - len(out):
+            start = n - offset
+            if start < 0 or match_len > size - n:
                 raise XpressError("a match points outside the chunk")
             if offset >= match_len:
-                out += out[start : start + match_len]
+                out[n : n + match_len] = out[start : start + match_len]
             else:
-                out += (out[start:] * (match_len // offset + 1))[:match_len]
+                out[n : n + match_len] = (out[start:n] * (match_len // offset + 1))[:match_len]
+            n += match_len
     except IndexError:
         raise XpressError("the bitstream runs past the end of the chunk") from None
     return bytes(out)
