@@ -166,7 +166,7 @@ def test_write_to_several_sticks_reports_each_and_fails_if_one_failed(
     status = [line.split()[0] for line in out.splitlines() if not line.startswith(" ")]
     assert status == ["OK", "FAILED", "OK"]
     assert f"FAILED  {folder}: {folder} is not a mounted drive" in out
-    subprocess.run(["fusermount", "-u", str(fat32.mnt)], check=True)
+    mounts.unmount_fat32(fat32.mnt)
     assert mounts.fat_read(fat32.image, "a.ppkg") == pkg.read_bytes()
     assert mounts.fat_check(fat32.image).returncode == 0
 

@@ -365,7 +365,7 @@ def fat32(tmp_path):
 
 
 def unmount(stick: Stick) -> None:
-    subprocess.run(["fusermount", "-u", str(stick.mnt)], check=True)
+    mounts.unmount_fat32(stick.mnt)
 
 
 @needs_fuse
@@ -434,6 +434,8 @@ def test_fat32_eject_unmounts_the_fuse_filesystem(fat32, tmp_path):
     usbwrite.write_package(pkg, fat32.mnt)
     usbwrite.eject(fat32.mnt)
     assert not os.path.ismount(fat32.mnt)
+    unmount(fat32)  # waits for fusefat to finish the image
+    assert mounts.fat_check(fat32.image).returncode == 0
     assert mounts.fat_read(fat32.image, "a.ppkg") == pkg.read_bytes()
 
 

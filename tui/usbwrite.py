@@ -19,7 +19,9 @@ import os
 import secrets
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -266,29 +268,57 @@ def _drop_cache(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_NOCACHE, 1)
 
 
+class _Sha256InBackground:
+    """SHA-256 fed on a worker thread, so hashing overlaps the I/O (hashlib drops the GIL).
+
+    A few chunks may wait for the worker (bounded memory); chunks must be immutable bytes.
+    """
+
+    BACKLOG = 4
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        self._pending: deque[Future] = deque()
+
+    def update(self, chunk: bytes) -> None:
+        if len(self._pending) >= self.BACKLOG:
+            self._pending.popleft().result()
+        self._pending.append(self._worker.submit(self._digest.update, chunk))
+
+    def hexdigest(self) -> str:
+        while self._pending:
+            self._pending.popleft().result()
+        return self._digest.hexdigest()
+
+    def __enter__(self) -> _Sha256InBackground:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)
+
+
 def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallback | None):
-    digest = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
     done = 0
     fd = root.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        with src.open("rb", buffering=0) as f:
-            while n := f.readinto(buf):
-                chunk = view[:n]
+        with _Sha256InBackground() as digest, src.open("rb", buffering=0) as f:
+            while chunk := f.read(CHUNK):
                 digest.update(chunk)
-                while chunk:
-                    chunk = chunk[_write(fd, chunk, root.path, done, total) :]
-                done += n
+                view = memoryview(chunk)
+                while view:
+                    view = view[_write(fd, view, root.path, done, total) :]
+                done += len(chunk)
                 if progress:
                     progress(Progress("write", done, total))
-        _full_sync(fd)
-        _drop_cache(fd)
+            _full_sync(fd)
+            _drop_cache(fd)
+            hexdigest = digest.hexdigest()
     finally:
         os.close(fd)
     if done != total:
         raise UserError(f"The package {src} changed while it was being written; try again.")
-    return digest.hexdigest()
+    return hexdigest
 
 
 def _write(fd: int, data: memoryview, where: Path, done: int, total: int) -> int:
@@ -306,19 +336,19 @@ def _write(fd: int, data: memoryview, where: Path, done: int, total: int) -> int
 
 
 def _read_back(root: _Root, name: str, total: int, progress: ProgressCallback | None) -> str:
-    digest = hashlib.sha256()
     done = 0
     fd = root.open(name, os.O_RDONLY)
     try:
         _drop_cache(fd)
-        while chunk := os.read(fd, CHUNK):
-            digest.update(chunk)
-            done += len(chunk)
-            if progress:
-                progress(Progress("verify", done, total))
+        with _Sha256InBackground() as digest:
+            while chunk := os.read(fd, CHUNK):
+                digest.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(Progress("verify", done, total))
+            return digest.hexdigest()
     finally:
         os.close(fd)
-    return digest.hexdigest()
 
 
 def _explain(exc: OSError, where: Path, size: int) -> UserError:

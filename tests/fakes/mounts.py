@@ -82,9 +82,12 @@ def make_fat32(image: Path, size_mb: int = 40, label: str = "STICK") -> Path:
     return image
 
 
+_FUSEFAT: dict[Path, subprocess.Popen] = {}
+
+
 @contextmanager
 def mount_fat32(image: Path, mountpoint: Path, read_only: bool = False) -> Iterator[Path]:
-    """fusefat in the foreground: unmounting and then waiting for it means the image is final."""
+    """fusefat in the foreground, so that unmounting can wait until the image is final."""
     mountpoint.mkdir(exist_ok=True)
     mode = "ro" if read_only else "rw+"
     proc = subprocess.Popen(
@@ -92,14 +95,23 @@ def mount_fat32(image: Path, mountpoint: Path, read_only: bool = False) -> Itera
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    _FUSEFAT[mountpoint] = proc
     try:
         _wait_for(lambda: os.path.ismount(mountpoint) or proc.poll() is not None, "fusefat")
         if proc.poll() is not None:
             raise RuntimeError(f"fusefat exited with {proc.returncode}")
         yield mountpoint
     finally:
-        if os.path.ismount(mountpoint):
-            subprocess.run(["fusermount", "-u", str(mountpoint)], check=True)
+        unmount_fat32(mountpoint)
+
+
+def unmount_fat32(mountpoint: Path) -> None:
+    """Unmount (unless already done, e.g. by eject) and wait for fusefat to finish the image:
+    it writes the FAT's free-cluster count and clears the dirty bit on its way out."""
+    if os.path.ismount(mountpoint):
+        subprocess.run(["fusermount", "-u", str(mountpoint)], check=True)
+    proc = _FUSEFAT.pop(mountpoint, None)
+    if proc is not None:
         proc.wait(timeout=10)
 
 
