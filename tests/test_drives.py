@@ -129,7 +129,7 @@ def _add_disk(sys: Path, device_path: str, disk: str, parts: dict[str, int], **a
     real = sys / "devices" / device_path / "block" / disk
     real.mkdir(parents=True)
     for key, value in attrs.items():
-        target = real / ("device/model" if key == "model" else key)
+        target = real / (f"device/{key}" if key in {"model", "type"} else key)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(value + "\n")
     (sys / "class" / "block").mkdir(parents=True, exist_ok=True)
@@ -152,7 +152,10 @@ def fake_sys(tmp_path: Path) -> Path:
     _add_disk(sys, usb_hdd, "sdc", {"sdc1": 1_953_000_000}, removable="0", model="Elements")
     nvme = "pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0"
     _add_disk(sys, nvme, "nvme0n1", {"nvme0n1p1": 1_000_000, "nvme0n1p2": 900_000_000})
-    _add_disk(sys, "pci0000:00/0000:00:14.5/mmc_host/mmc0/mmc0:aaaa", "mmcblk0", {"mmcblk0p1": 10})
+    sd_slot = "pci0000:00/0000:00:14.5/mmc_host/mmc0/mmc0:aaaa"
+    _add_disk(sys, sd_slot, "mmcblk0", {"mmcblk0p1": 10}, type="SD")
+    emmc = "platform/emmc/mmc_host/mmc1/mmc1:0001"
+    _add_disk(sys, emmc, "mmcblk1", {"mmcblk1p1": 10}, type="MMC")
     _add_disk(sys, "virtual", "loop0", {}, removable="0")
     _add_disk(sys, "virtual", "ram0", {}, removable="0")
     _add_disk(sys, "usb9/9-1/host9/target9:0:0/9:0:0:0", "sdd", {"sdd1": 16_000_000})
@@ -186,8 +189,21 @@ def test_sysfs_offers_sticks_sd_and_unmounted_usb_never_system_loop_or_ram(fake_
     found = by_device(
         drives.to_drives(drives.parse_sysfs(fake_sys, MOUNTS), show_all=True, inspect=no_inspect)
     )
-    assert sorted(found) == ["/dev/mmcblk0p1", "/dev/sdb1", "/dev/sdc1", "/dev/sdd1"]
+    # show_all: the soldered eMMC too, as a fixed disk that is not the system disk
+    assert sorted(found) == [
+        "/dev/mmcblk0p1",
+        "/dev/mmcblk1p1",
+        "/dev/sdb1",
+        "/dev/sdc1",
+        "/dev/sdd1",
+    ]
     assert found["/dev/sdd1"].mount_command == "udisksctl mount -b /dev/sdd1"
+
+
+def test_sysfs_tells_an_sd_card_from_soldered_emmc_by_the_card_type(fake_sys):
+    devices = {d.device: d for d in drives.parse_sysfs(fake_sys, MOUNTS)}
+    assert devices["/dev/mmcblk0p1"].bus == "sd" and drives.offer(devices["/dev/mmcblk0p1"])
+    assert devices["/dev/mmcblk1p1"].bus == "mmc" and not drives.offer(devices["/dev/mmcblk1p1"])
 
 
 def test_sysfs_without_class_block_finds_nothing(tmp_path):

@@ -227,6 +227,8 @@ def parse_sysfs(root: Path, mounts: dict[str, tuple[str, str]]) -> list[BlockDev
         real = (block / disk).resolve()
         usb = any(part.startswith("usb") for part in real.parts)
         bus = "usb" if usb else _bus("", disk)
+        if bus == "sd" and _read(real / "device" / "type") not in {"", "SD"}:
+            bus = "mmc"  # soldered-in eMMC storage, not a card in a slot
         for name in parts or [disk]:
             mountpoint, fstype = mounts.get(f"/dev/{name}", (None, ""))
             sectors = _size(_read(block / name / "size"))

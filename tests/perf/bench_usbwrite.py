@@ -76,14 +76,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-usbwrite-") as tmp:
         tmp_path = Path(tmp)
         pkg = tmp_path / "bench.ppkg"
-        body = random.Random(0).randbytes(args.size_mb * MB - len(WIM_MAGIC))
-        pkg.write_bytes(WIM_MAGIC + body)
+        rng = random.Random(0)
+        with pkg.open("wb") as f:
+            f.write(WIM_MAGIC)
+            for _ in range(args.size_mb):
+                f.write(rng.randbytes(MB))
         image = mounts.make_ext4(tmp_path / "ext4.img", args.size_mb * 2 + 32)
         with mounts.mount_ext4(image, tmp_path / "ext4") as mnt:
             compare("ext4 on loop", pkg, mnt, args.rounds)
         if mounts.fuse_missing() is None:
             small = tmp_path / "small.ppkg"
-            small.write_bytes(pkg.read_bytes()[: 32 * MB])
+            with pkg.open("rb") as f:
+                small.write_bytes(f.read(32 * MB))
             fat = mounts.make_fat32(tmp_path / "fat.img", 96)
             with mounts.mount_fat32(fat, tmp_path / "fat") as mnt:
                 compare("FAT32 via fusefat", small, mnt, args.rounds)
