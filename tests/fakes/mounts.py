@@ -7,9 +7,11 @@ unmounts on exit. Nothing here ever touches a real disk of the machine.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,24 +21,40 @@ MB = 1024 * 1024
 MTOOLS_ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
 
 
+@functools.cache
 def loop_missing() -> str | None:
-    """Why an ext4 image cannot be loop-mounted here, or None."""
+    """Why an ext4 image cannot be loop-mounted here, or None (tried once, for real)."""
     if os.geteuid() != 0:
         return "loop-mounting an ext4 image needs root"
     if not Path("/dev/loop-control").exists():
         return "no loop devices (/dev/loop-control) on this machine"
     if not shutil.which("mkfs.ext4"):
         return "mkfs.ext4 (e2fsprogs) is not installed"
+    with tempfile.TemporaryDirectory(prefix="loop-probe-") as tmp:
+        try:
+            image = make_ext4(Path(tmp) / "probe.img", 4)
+            with mount_ext4(image, Path(tmp) / "mnt"):
+                pass
+        except (OSError, subprocess.CalledProcessError) as exc:
+            return f"loop-mounting an ext4 image fails here ({exc})"
     return None
 
 
+@functools.cache
 def fuse_missing() -> str | None:
-    """Why a FAT32 image cannot be mounted with fusefat here, or None."""
+    """Why a FAT32 image cannot be mounted with fusefat here, or None (tried once, for real)."""
     if not Path("/dev/fuse").exists():
         return "no /dev/fuse on this machine"
     for tool in ("fusefat", "fusermount", "mkfs.vfat", "fsck.vfat", "mcopy", "mdir"):
         if not shutil.which(tool):
             return f"{tool} is not installed (apt: fusefat dosfstools mtools)"
+    with tempfile.TemporaryDirectory(prefix="fuse-probe-") as tmp:
+        try:
+            image = make_fat32(Path(tmp) / "probe.img", 34)
+            with mount_fat32(image, Path(tmp) / "mnt"):
+                pass
+        except (OSError, RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
+            return f"mounting a FAT32 image with fusefat fails here ({exc})"
     return None
 
 
