@@ -357,3 +357,27 @@ def test_no_join_project_builds_without_token(tmp_path):
         "Multivariant/0/Prov/RunTime/1__OOBE_Desktop_HideOobe.provxml",
     ]
     run("wimlib-imagex", "verify", out)
+
+
+def test_payload_is_streamed_not_held_in_memory(tmp_path):
+    """Peak Python allocation must not grow with the installer's size (sparse files)."""
+    import tracemalloc
+
+    def peak_for(size: int) -> int:
+        installer = tmp_path / f"big-{size}.msi"
+        with open(installer, "wb") as f:
+            f.truncate(size)
+        p = Project()
+        p.package.name = "Big"
+        p.entra.bprt = "token"
+        p.applications = [Application(name="Big", file=str(installer), command_line="msiexec")]
+        tracemalloc.start()
+        try:
+            package.build_package(p, tmp_path / f"big-{size}.ppkg", timestamp=STAMP)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak_for(4 << 20), peak_for(96 << 20)
+    assert large - small < 2 << 20, (small, large)
+    assert (tmp_path / f"big-{96 << 20}.ppkg").stat().st_size > 96 << 20
