@@ -156,6 +156,13 @@ def test_wim_that_is_not_a_provisioning_package(tmp_path):
         read_package(out)
 
 
+def test_a_file_that_is_not_a_wim_says_so(tmp_path):
+    other = tmp_path / "protected.ppkg"
+    other.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(UserError, match="not a WIM image.*password-protected"):
+        read_package(other)
+
+
 def test_missing_package_file(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         read_package(tmp_path / "nope.ppkg")

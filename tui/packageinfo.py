@@ -25,8 +25,9 @@ CUSTOMIZATIONS = "Multivariant/0/customizations.xml"
 MASTER_DATASTORE = "Multivariant/0/MasterDatastore.xml"
 PROV = "Multivariant/0/Prov"
 PC_NS = "{urn:schemas-Microsoft-com:Windows-ICD-Package-Config.v1.0}"
-# Parm names that hold secrets when we can only read provxml (WlanXml carries the Wi-Fi key).
-SECRET_PARMS = {"BPRT", "Password", "Secret", "WlanXml", "EncodedCertificatePassword"}
+# Parm names that hold secrets beyond settings.is_secret's (WlanXml carries the Wi-Fi key).
+SECRET_PARMS = {"BPRT", "WlanXml"}
+WIM_MAGIC = b"MSWIM\0\0\0"
 MAX_XML = 64 << 20  # no provisioning document comes near this; a larger one is hostile
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -36,6 +37,20 @@ class ConfigurationSet:
     source: str  # "RunTime", "User_RunTime", "Uicc_RunOnce"
     settings_group: str  # GUID (2018+) or group name (2016)
     file: str  # path inside the image
+
+
+@dataclass(frozen=True, slots=True)
+class ProvParm:
+    characteristic: str  # "Policy/Config/Security"
+    name: str
+    value: str
+    datatype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    set: ConfigurationSet
+    parms: list[ProvParm]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +99,8 @@ def _xml(data: bytes, what: str, package: Path):
 
 
 def _sets(reader, files: set[str], package: Path) -> list[ConfigurationSet]:
-    if MASTER_DATASTORE not in files:
+    """The ConfigurationSets of every source; ``files`` holds the image's paths casefolded."""
+    if MASTER_DATASTORE.casefold() not in files:
         raise UserError(
             f"Package '{package}' is not a provisioning package: it has no {MASTER_DATASTORE}."
         )
@@ -93,26 +109,12 @@ def _sets(reader, files: set[str], package: Path) -> list[ConfigurationSet]:
     for source in master.iter("ConfigurationSource"):
         name = source.get("Name", "")
         index = f"{PROV}/{name}.xml"
-        if index not in files:
+        if index.casefold() not in files:
             raise UserError(f"Package '{package}' is damaged: {index} is missing.")
         for cs in _xml(reader.read(index), f"{name}.xml", package).iter("ConfigurationSet"):
             data = cs.get("Data", "").replace("$(_prov)", PROV).replace("\\", "/")
             found.append(ConfigurationSet(name, cs.get("SettingsGroup", ""), data))
     return found
-
-
-@dataclass(frozen=True, slots=True)
-class ProvParm:
-    characteristic: str  # "Policy/Config/Security"
-    name: str
-    value: str
-    datatype: str
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    set: ConfigurationSet
-    parms: list[ProvParm]
 
 
 def _documents(reader, sets: list[ConfigurationSet], package: Path) -> list[Document]:
@@ -151,14 +153,15 @@ def read_package(path: str | os.PathLike[str], *, show_secrets: bool = False) ->
     package = Path(path)
     if not package.is_file():
         raise UserError(f"Package '{package}' does not exist or is not a file.")
+    _check_is_wim(package)
     with WimReader(package) as reader:
         info = reader.info
         files = list(reader.files())
-        present = set(files)
+        present = {f.casefold() for f in files}
         sets = _sets(reader, present, package)
         documents = _documents(reader, sets, package)
         config: dict[str, str] = {}
-        if CUSTOMIZATIONS in present:
+        if CUSTOMIZATIONS.casefold() in present:
             data = reader.read(CUSTOMIZATIONS)
             root = _xml(data, "customizations.xml", package)
             pc = root.find(f"{PC_NS}PackageConfig")
@@ -204,6 +207,19 @@ def read_package(path: str | os.PathLike[str], *, show_secrets: bool = False) ->
         secrets_shown=show_secrets,
         derived=derived,
     )
+
+
+def _check_is_wim(package: Path) -> None:
+    try:
+        with open(package, "rb") as f:
+            magic = f.read(len(WIM_MAGIC))
+    except OSError as exc:
+        raise UserError(f"Cannot read '{package}': {exc.strerror or exc}.") from exc
+    if magic != WIM_MAGIC:
+        raise UserError(
+            f"'{package}' is not a WIM image, so not a package bulk-enroll can read "
+            "(password-protected packages are encrypted in a format Microsoft has not published)."
+        )
 
 
 def _int(value: str | None) -> int | None:
