@@ -72,6 +72,18 @@ def test_build_a_project_then_inspect_it(tmp_path):
     assert project.entra.bprt not in human.stdout
 
 
+def test_relative_paths_in_a_project_file_are_relative_to_it(tmp_path):
+    project = full_project(tmp_path)
+    project.applications[0].file = "setup.msi"
+    project.certificates[0].path = "root-b64.cer"
+    source = tmp_path / "rel.bulkenroll.toml"
+    save_project(project, source)
+    out = tmp_path / "rel.ppkg"
+    proc = cli("build", source, "-o", out, "--timestamp", STAMP)  # run from the repository
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists()
+
+
 def test_same_timestamp_gives_the_same_package(tmp_path):
     source = tmp_path / "p.bulkenroll.toml"
     save_project(full_project(tmp_path), source)

@@ -106,7 +106,7 @@ def _load_source(source: str, *, drop_unknown: bool):
     except OSError as exc:
         raise UserError(f"Cannot read '{source}': {exc.strerror or exc}.") from exc
     if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
-        return projectfile.load_project(path)
+        return _resolve_paths(projectfile.load_project(path), path.parent)
 
     data = path.read_bytes()
     result = customizations.read_customizations(data, source=source)
@@ -122,7 +122,7 @@ def _load_source(source: str, *, drop_unknown: bool):
 
 
 def _resolve_paths(project, folder):
-    """Relative payload paths in a customizations.xml are relative to the file's folder."""
+    """Relative payload and certificate paths are relative to the source file's folder."""
     from pathlib import Path
 
     def resolve(p: str) -> str:
