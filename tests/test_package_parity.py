@@ -190,3 +190,23 @@ def test_data_asset_layout(tmp_path):
         ("Name", "CommandFile"),
         (f"{folder}\\agent.msi", "/ProvisioningCommands/PrimaryContext/Command/0/CommandFile"),
     ]
+
+
+# The AADJ document of the real WCD 2025 Entra package, as the reference shows it.
+ENTRA_AADJ = (
+    b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8" standalone="yes"?>\r\n'
+    b"<wap-provisioningdoc>\r\n"
+    b'  <characteristic type="AADJ">\r\n'
+    b'    <parm SettingsPath="Accounts/Azure/Authority" name="Authority" '
+    b'value="https://login.microsoftonline.com/common" datatype="string" />\r\n'
+    b'    <parm SettingsPath="Accounts/Azure/BPRT" name="BPRT" value="token" '
+    b'datatype="string" />\r\n'
+    b"  </characteristic>\r\n"
+    b"</wap-provisioningdoc>"
+)
+
+
+def test_entra_aadj_document_is_the_reference_form():
+    p = Project()
+    p.entra.bprt = "token"
+    assert ours(p)["Multivariant/0/Prov/RunTime/0__Accounts_Azure.provxml"] == ENTRA_AADJ
