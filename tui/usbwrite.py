@@ -44,7 +44,7 @@ _VANISHED = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCO
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: Literal["write", "verify"]
+    phase: Literal["write", "sync", "verify"]  # sync: waiting for the stick to take it all
     done: int
     total: int
 
@@ -311,6 +311,8 @@ def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallb
                 done += len(chunk)
                 if progress:
                     progress(Progress("write", done, total))
+            if progress:
+                progress(Progress("sync", done, total))
             _full_sync(fd)
             _drop_cache(fd)
             hexdigest = digest.hexdigest()

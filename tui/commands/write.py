@@ -47,8 +47,8 @@ class _ProgressLine:
     def __call__(self, mountpoint: str, p) -> None:
         if not self.tty:
             return
-        verb = "writing" if p.phase == "write" else "verifying"
-        line = f"{mountpoint}: {verb} {p.fraction:4.0%}"
+        verb = {"write": "writing", "sync": "flushing to the stick", "verify": "verifying"}
+        line = f"{mountpoint}: {verb[p.phase]} {p.fraction:4.0%}"
         if line != self.last:
             self.last = line
             print(f"\r{line}", end="", file=sys.stderr, flush=True)
