@@ -32,6 +32,11 @@ def screen_text(app: App) -> str:
     return console.export_text()
 
 
+def flat_text(app: App) -> str:
+    """The screen's words on one line, so wrapped sentences can be searched for."""
+    return " ".join(screen_text(app).split())
+
+
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], *, timeout: float = 20.0) -> None:
     """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

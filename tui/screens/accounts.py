@@ -35,7 +35,7 @@ def describe_event(event: object) -> str | None:
     match event:
         case WaitingForSignIn(user_code=code, verification_uri=uri):
             return (
-                f"On any device, open {uri} and enter the code {code}\n"
+                f"On any device, open {uri}\nand enter the code  {code}\n"
                 "Sign in as an administrator; if asked to stay signed in everywhere, "
                 'answer "No, sign in to this app only". Ctrl+G cancels.'
             )
@@ -230,6 +230,11 @@ class AccountsScreen(StepScreen):
         panel.step("Starting sign-in…")
         self.refresh_bindings()
         self._token_worker(self._cancel)
+
+    def on_unmount(self) -> None:
+        # Leaving the screen (a palette jump, quitting) must not leave a sign-in polling.
+        if self._cancel is not None:
+            self._cancel.cancel()
 
     def action_cancel_token(self) -> None:
         if self._cancel is not None:

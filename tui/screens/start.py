@@ -49,6 +49,9 @@ class StartScreen(Screen):
         options.clear_options()
         options.add_options(Option(f"{p.name}  ({p.parent})", id=str(p)) for p in recent)
         options.display = bool(recent)
+        if recent:
+            options.highlighted = 0
+            options.focus()
         self.query_one("#recent-empty", Static).update(
             "" if recent else "No recent projects yet: press n to start one."
         )

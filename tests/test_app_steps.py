@@ -1,0 +1,235 @@
+"""The behaviour of the steps: rules under fields, Next refused with reasons, Esc-back
+keeping values, secrets masked, bulk token sign-in cancelled and failing, command palette,
+autosave and the recent projects list. Keys only, at 80x24."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from app_pilot import flat_text, no_blink, screen_text, wait_for  # noqa: F401 (fixture)
+from fakes.identity import bulk_aadsts, trusted_identity_server
+
+from tui import rules
+from tui.app import create_app
+from tui.model import Project
+from tui.projectfile import load_project, save_project
+from tui.recent import load_recent, remember
+from tui.signin import SignInConfig
+
+TODAY = date(2026, 11, 30)
+FAST = {"interval_unit": 0.01, "poll_interval": 0.01}
+
+
+def on(app, name: str):
+    return lambda: type(app.screen).__name__ == name
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=lambda _: [])
+
+
+@pytest.fixture
+def identity(tmp_path, monkeypatch):
+    with trusted_identity_server(tmp_path, monkeypatch) as server:
+        yield server
+
+
+async def to_device_step(pilot, folder: Path) -> None:
+    await pilot.press("n")
+    await wait_for(pilot, on(pilot.app, "ProjectScreen"))
+    await pilot.press(*"Fleet", "tab", *str(folder), "ctrl+n")
+    await wait_for(pilot, on(pilot.app, "DeviceScreen"))
+
+
+async def test_next_is_refused_with_the_rules_sentences(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert on(app, "ProjectScreen")()
+        sentence = rules.check_field(Project(), "package.name", today=TODAY)
+        assert sentence and "Cannot go on yet" in screen_text(app)
+        assert screen_text(app).count(sentence) == 2  # under the field and in the list
+        assert app.focused is app.screen.query_one("#name").input
+
+        await pilot.press(*"Fleet", "tab", *str(tmp_path / "p"))
+        assert sentence not in screen_text(app)  # re-checked as typed
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "DeviceScreen"))
+
+        await pilot.press(*"PC 01")
+        spaces = rules.check_field(app.project, "device.name", today=TODAY)
+        assert spaces and spaces in screen_text(app)  # as you type, before any Next
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert on(app, "DeviceScreen")()
+        await pilot.press("ctrl+u", *"PC-%SERIAL%")
+        assert "Example: PC-" in screen_text(app) and spaces not in screen_text(app)
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "NetworkScreen"))
+
+
+async def test_esc_goes_back_without_losing_what_was_typed(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press(*"bad name!")  # invalid, but typed: kept as typed
+        await pilot.press("escape")
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        assert "Fleet" in screen_text(app)
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "DeviceScreen"))
+        assert "bad name!" in screen_text(app)
+        await pilot.press("ctrl+u", *"FLEET-%RAND:4%", "ctrl+n")
+        await wait_for(pilot, on(app, "NetworkScreen"))
+        await pilot.press("enter", "tab", *"Office", "tab", *"wifi-secret-key")
+        await pilot.press("shift+tab", "shift+tab", "left", "enter")  # back to "cable"
+        await pilot.press("escape", "ctrl+n")
+        await wait_for(pilot, on(app, "NetworkScreen"))
+        await pilot.press("enter")  # Wi-Fi again: what was typed comes back
+        assert app.project.wifi.ssid == "Office" and app.project.wifi.key == "wifi-secret-key"
+        await pilot.press("escape")
+        await wait_for(pilot, on(app, "DeviceScreen"))
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, on(app, "StartScreen"))
+        assert "Fleet" in screen_text(app)  # the project is listed among recent ones
+
+
+async def test_secrets_are_drawn_only_when_revealed(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "NetworkScreen"))
+        await pilot.press("enter", "tab", *"Office", "tab", *"hunter2hunter2")
+        assert "hunter2" not in screen_text(app)
+        assert "^r Reveal/hide" in screen_text(app)  # the key is in the footer
+        await pilot.press("ctrl+r")
+        assert "hunter2hunter2" in screen_text(app)
+        await pilot.press("ctrl+r")
+        assert "hunter2" not in screen_text(app)
+
+
+async def test_bulk_token_sign_in_can_be_cancelled_and_the_ui_keeps_answering(tmp_path, identity):
+    identity.token_script = ["authorization_pending"]  # nobody ever signs in
+    app = create_app(
+        config_dir=tmp_path / "config",
+        today=TODAY,
+        identity=SignInConfig(authority=identity.authority(), client_id="test-client"),
+        token_options=FAST,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("ctrl+n", "ctrl+n")
+        await wait_for(pilot, on(app, "AccountsScreen"))
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: "enter the code FAKE-CODE" in flat_text(app))
+        assert "^g Cancel sign-in" in screen_text(app)
+        # While the worker waits, typing still works.
+        await pilot.press("tab", "tab", *"itadmin")
+        assert app.project.local_users[0].name == "itadmin"
+        polls = len(identity.calls_to("/token"))
+        await wait_for(pilot, lambda: len(identity.calls_to("/token")) > polls)
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: "Cancelled before it finished." in flat_text(app))
+        assert app.project.entra.bprt == ""
+        assert "^t Get bulk token" in screen_text(app)  # offered again
+        await app.workers.wait_for_complete()
+        settled = len(identity.calls_to("/token"))
+        await pilot.pause(0.2)
+        assert len(identity.calls_to("/token")) == settled  # the polling really stopped
+
+
+async def test_bulk_token_refused_by_entra_shows_the_advice(tmp_path, identity):
+    identity.approve_after(0)
+    identity.poll_script = [bulk_aadsts(240001, "BulkAADJTokenUnauthorized")]
+    app = create_app(
+        config_dir=tmp_path / "config",
+        today=TODAY,
+        identity=SignInConfig(authority=identity.authority(), client_id="test-client"),
+        token_options=FAST,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("ctrl+n", "ctrl+n")
+        await wait_for(pilot, on(app, "AccountsScreen"))
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: "AADSTS240001" in flat_text(app))
+        assert app.project.entra.bprt == ""
+        assert "Traceback" not in screen_text(app)
+
+
+async def test_expiry_date_must_be_a_date_within_the_rules(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("ctrl+n", "ctrl+n")
+        await wait_for(pilot, on(app, "AccountsScreen"))
+        await pilot.press("tab", "ctrl+u", *"2028-01-01")
+        too_far = rules.check_field(app.project, "entra.expires", today=TODAY)
+        assert too_far and too_far in screen_text(app)
+        await pilot.press("ctrl+u", *"soon")
+        assert "type the date as YYYY-MM-DD" in screen_text(app)
+        await pilot.press("ctrl+t")  # refused: no sign-in starts with a bad date
+        await pilot.pause()
+        assert "Cancel sign-in" not in screen_text(app)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert on(app, "AccountsScreen")()
+
+
+async def test_command_palette_jumps_to_a_step(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Certificates")
+        await wait_for(pilot, lambda: "Go to step 6: Certificates" in screen_text(app))
+        await pilot.press("enter")
+        await wait_for(pilot, on(app, "CertificatesScreen"))
+        await pilot.press("escape")
+        await wait_for(pilot, on(app, "ApplicationsScreen"))
+
+
+async def test_changes_are_saved_automatically(app, tmp_path):
+    folder = tmp_path / "p"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, folder)
+        saved = folder / "Fleet.bulkenroll.toml"
+        assert saved.is_file()
+        await pilot.press(*"FLEET-%RAND:3%")
+        # No key pressed after typing: the periodic autosave writes it.
+        await wait_for(pilot, lambda: load_project(saved).device.name == "FLEET-%RAND:3%")
+        assert saved.stat().st_mode & 0o777 == 0o600
+    assert load_recent(tmp_path / "config") == [saved]
+
+
+async def test_unnamed_project_is_kept_as_a_draft(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        await pilot.press(*"Half")
+        drafts = tmp_path / "config" / "drafts"
+        await wait_for(
+            pilot,
+            lambda: any(load_project(p).package.name == "Half" for p in drafts.glob("*.toml")),
+        )
+
+
+async def test_recent_project_opens_with_its_values(tmp_path):
+    project = Project()
+    project.package.name = "Kiosks"
+    project.folder = str(tmp_path / "kiosks")
+    project.device.name = "KIOSK-%SERIAL%"
+    path = tmp_path / "kiosks.bulkenroll.toml"
+    save_project(project, path)
+    remember(tmp_path / "config", path)
+    app = create_app(config_dir=tmp_path / "config", today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "kiosks.bulkenroll.toml" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        assert "Kiosks" in screen_text(app)
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "DeviceScreen"))
+        assert "KIOSK-%SERIAL%" in screen_text(app)
