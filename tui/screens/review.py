@@ -96,30 +96,27 @@ class ReviewScreen(StepScreen):
         yield Static("", id="built", markup=False)
 
     def refresh_extras(self) -> None:
-        from tui.provxml import derived_settings
+        from rich.table import Table
+
         from tui.rules import validate, warnings
 
         p = self.project
-        width = max(len(label) for label, _ in summary(p))
-        self.query_one("#summary", Static).update(
-            "\n".join(f"{label.ljust(width)}  {value}" for label, value in summary(p))
-        )
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for label, value in summary(p):
+            table.add_row(label, value)
+        self.query_one("#summary", Static).update(table)
         blocking = validate(p, today=self.today, for_build=True)
         self.query_one("#blocking", Static).update(
             "\nCannot build yet:\n" + "\n".join(f"• {b.message}" for b in blocking)
             if blocking
             else ""
         )
-        self.query_one("#blocking").set_class(bool(blocking), "error")
+        self.query_one("#blocking").display = bool(blocking)
         notes = [w.message for w in warnings(p, today=self.today)]
         if p.join == JoinKind.ENTRA:
             notes.append(MFA_NOTE)
-        derived = derived_settings(p)
-        if derived:
-            notes.append(
-                "Built from public documentation, not from a WCD-built sample: "
-                + ", ".join(derived)
-            )
         self.query_one("#warnings", Static).update(
             "\nPlease note:\n" + "\n".join(f"• {n}" for n in notes) if notes else ""
         )

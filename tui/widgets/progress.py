@@ -49,5 +49,9 @@ class ProgressPanel(Vertical):
         self.add_class("-measured")
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
 
+    def on_mount(self) -> None:
+        self._show()
+
     def _show(self) -> None:
         self.query_one(".progress--lines", Static).update("\n".join(self.lines))
+        self.display = bool(self.lines)

@@ -1,0 +1,241 @@
+"""Fixed scenes of the app for snapshots and the README screenshots: one filled-in
+project, fixed dates and paths, and the key presses that lead to each screen."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from tui.app import BulkEnrollApp, create_app
+from tui.drives import Drive
+from tui.model import (
+    Application,
+    Certificate,
+    JoinKind,
+    LocalUser,
+    Project,
+    Wifi,
+)
+
+TODAY = date(2026, 11, 30)
+SIZE = (80, 24)
+FOLDER = "/home/tech/packages/contoso"
+
+
+def sample_project() -> Project:
+    p = Project()
+    p.package.name = "Contoso-Laptops"
+    p.package.id = "{8d4c7f6e-1b2a-4c3d-9e8f-0a1b2c3d4e5f}"
+    p.package.description = "Sales laptops, wave 3"
+    p.folder = FOLDER
+    p.device.name = "CT-%RAND:5%"
+    p.device.shared_pc = False
+    p.wifi = Wifi(ssid="Contoso-Setup", key="correct horse battery")
+    p.join = JoinKind.ENTRA
+    p.entra.expires = date(2027, 5, 28)
+    p.entra.bprt = "eyJ0eXAi.not-a-real-token"
+    p.entra.package_user = "package_5e0b6f1c-3f51-4a43-9d1e-2f2b8c1d0a77@contoso.com"
+    p.entra.token_package_id = "5e0b6f1c-3f51-4a43-9d1e-2f2b8c1d0a77"
+    p.domain.domain = "corp.contoso.com"
+    p.domain.account = "CORP\\djoin"
+    p.domain.password = "join-secret"
+    p.domain.ou = "OU=Laptops,DC=corp,DC=contoso,DC=com"
+    p.local_users = [LocalUser(name="itadmin", password="Adm1n-Passw0rd")]
+    p.applications = [
+        Application(
+            name="CompanyPortal",
+            file=f"{FOLDER}/installers/CompanyPortal.msi",
+            command_line='msiexec /i "CompanyPortal.msi" /quiet /norestart',
+        ),
+        Application(
+            name="VPN",
+            file=f"{FOLDER}/installers/vpn-setup.exe",
+            command_line='cmd /c "vpn-setup.exe" /S',
+            restart_required=True,
+        ),
+    ]
+    p.certificates = [Certificate(name="Contoso-Root", path=f"{FOLDER}/certs/contoso-root.cer")]
+    return p
+
+
+STICKS = [
+    Drive(
+        device="/dev/sdb1",
+        mountpoint="/media/tech/STICK",
+        label="STICK",
+        fstype="vfat",
+        size=16_000_000_000,
+        free=15_200_000_000,
+        is_usb=True,
+        removable=True,
+        model="SanDisk Ultra",
+        packages=("Old-Wave2.ppkg",),
+    ),
+    Drive(
+        device="/dev/sdc1",
+        mountpoint=None,
+        label="KINGSTON",
+        fstype="vfat",
+        size=8_000_000_000,
+        free=None,
+        is_usb=True,
+        removable=True,
+        mount_command="udisksctl mount -b /dev/sdc1",
+    ),
+]
+
+
+def scene_app(config_dir: Path) -> BulkEnrollApp:
+    return create_app(config_dir=config_dir, today=TODAY, drive_source=lambda _all: STICKS)
+
+
+def _open(app: BulkEnrollApp, project: Project, step: str, config_dir: Path) -> None:
+    app.project = project
+    app.project_path = config_dir / "scene.bulkenroll.toml"
+    app.goto_step(step)
+
+
+async def _step(pilot: Pilot, step: str, project: Project | None = None, *keys: str) -> None:
+    app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
+    _open(app, project or sample_project(), step, app.config_dir)
+    await pilot.pause()
+    if keys:
+        await pilot.press(*keys)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def start(pilot: Pilot) -> None:
+    await pilot.pause()
+
+
+async def project_refused(pilot: Pilot) -> None:
+    await pilot.press("n")
+    await pilot.pause()
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+
+
+async def project(pilot: Pilot) -> None:
+    await _step(pilot, "project")
+
+
+async def device(pilot: Pilot) -> None:
+    p = sample_project()
+    p.device.name = "CONTOSO LAPTOP"
+    await _step(pilot, "device", p, "end", "backspace", "P")  # touched: the rule shows
+
+
+async def network(pilot: Pilot) -> None:
+    await _step(pilot, "network")
+
+
+async def accounts_entra(pilot: Pilot) -> None:
+    await _step(pilot, "accounts")
+
+
+async def accounts_signing_in(pilot: Pilot) -> None:
+    from tui.screens.accounts import TokenEvent
+    from tui.signin import WaitingForSignIn
+
+    p = sample_project()
+    p.entra.bprt = p.entra.package_user = ""
+    await _step(pilot, "accounts", p)
+    from tui.signin import CancelToken
+
+    screen = pilot.app.screen
+    screen._cancel = CancelToken()  # shown as running; nothing is started
+    screen.refresh_bindings()
+    screen.query_one("#token-progress").step("Starting sign-in…")
+    screen.post_message(
+        TokenEvent(
+            WaitingForSignIn(
+                user_code="G7KX-2MPQ",
+                verification_uri="https://microsoft.com/devicelogin",
+                message="",
+                expires_at=datetime(2026, 11, 30, 9, 15),
+            )
+        )
+    )
+    await pilot.pause()
+
+
+async def accounts_domain(pilot: Pilot) -> None:
+    p = sample_project()
+    p.join = JoinKind.ACTIVE_DIRECTORY
+    await _step(pilot, "accounts", p)
+
+
+async def applications(pilot: Pilot) -> None:
+    await _step(pilot, "applications")
+
+
+async def application_dialog(pilot: Pilot) -> None:
+    await _step(pilot, "applications", None, "e")
+
+
+async def certificates(pilot: Pilot) -> None:
+    await _step(pilot, "certificates")
+
+
+async def review(pilot: Pilot) -> None:
+    p = sample_project()
+    p.applications = []
+    p.certificates = []
+    await _step(pilot, "review", p)
+
+
+async def write(pilot: Pilot) -> None:
+    app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
+    p = sample_project()
+    _open(app, p, "review", app.config_dir)
+    app.built_package = Path(FOLDER) / "Contoso-Laptops.ppkg"
+    await pilot.pause()
+    app.goto_step("write")
+    await pilot.pause()
+
+
+async def write_replace_question(pilot: Pilot) -> None:
+    await write(pilot)
+    await pilot.press("w")
+    await pilot.pause()
+
+
+async def next_steps(pilot: Pilot) -> None:
+    await _step(pilot, "next")
+
+
+SCENES = {
+    f.__name__: f
+    for f in (
+        start,
+        project_refused,
+        project,
+        device,
+        network,
+        accounts_entra,
+        accounts_signing_in,
+        accounts_domain,
+        applications,
+        application_dialog,
+        certificates,
+        review,
+        write,
+        write_replace_question,
+        next_steps,
+    )
+}
+# The pictures shown in the README.
+SCREENSHOTS = (
+    "start",
+    "project_refused",
+    "device",
+    "network",
+    "accounts_signing_in",
+    "applications",
+    "review",
+    "write",
+    "next_steps",
+)
