@@ -206,6 +206,18 @@ def test_sysfs_tells_an_sd_card_from_soldered_emmc_by_the_card_type(fake_sys):
     assert devices["/dev/mmcblk1p1"].bus == "mmc" and not drives.offer(devices["/dev/mmcblk1p1"])
 
 
+def test_lsblk_mmc_device_is_checked_against_the_card_type_in_sysfs(old_devices, tmp_path):
+    device = tmp_path / "sys" / "block" / "mmcblk0" / "device"
+    device.mkdir(parents=True)
+    (device / "type").write_text("MMC\n")
+    refined = {d.device: d for d in drives.mmc_card_types(old_devices, tmp_path / "sys")}
+    assert refined["/dev/mmcblk0p1"].bus == "mmc" and not drives.offer(refined["/dev/mmcblk0p1"])
+    assert refined["/dev/sdb1"] == next(d for d in old_devices if d.device == "/dev/sdb1")
+    (device / "type").write_text("SD\n")
+    [card] = [d for d in drives.mmc_card_types(old_devices, tmp_path / "sys") if "mmc" in d.device]
+    assert card.bus == "sd" and drives.offer(card)
+
+
 def test_sysfs_without_class_block_finds_nothing(tmp_path):
     assert drives.parse_sysfs(tmp_path, {}) == []
 

@@ -406,13 +406,27 @@ def _with_psutil_mounts(devices: list[BlockDevice]) -> list[BlockDevice]:
     return out
 
 
+def mmc_card_types(devices: list[BlockDevice], sysfs_root: Path) -> list[BlockDevice]:
+    """lsblk cannot tell an SD card from soldered eMMC; the card's ``device/type`` can."""
+    out = []
+    for dev in devices:
+        name = dev.disk.removeprefix("/dev/")
+        kind = _read(sysfs_root / "block" / name / "device" / "type")
+        if dev.bus == "sd" and kind not in {"", "SD"}:
+            dev = replace(dev, bus="mmc")
+        out.append(dev)
+    return out
+
+
 def probe_linux(sysfs_root: Path = Path("/sys")) -> list[BlockDevice]:
     raw = _run(["lsblk", "-J", "-b", "-o", LSBLK_COLUMNS])
     if raw is not None:
         try:
-            return _with_psutil_mounts(parse_lsblk(raw.decode("utf-8", "replace")))
+            devices = parse_lsblk(raw.decode("utf-8", "replace"))
         except (ValueError, AttributeError, TypeError):
             pass  # unexpected output: fall back to sysfs
+        else:
+            return mmc_card_types(_with_psutil_mounts(devices), sysfs_root)
     return parse_sysfs(sysfs_root, _psutil_mounts())
 
 
