@@ -44,6 +44,7 @@ class Asset:
     folder: str  # "<index>_<base64 of SHA-256>"
     command: int
     dependency: int | None = None
+    content: object = None  # what the image stores: the source, or a tui.wim.Blob of it
 
     @property
     def name(self) -> str:
@@ -92,16 +93,27 @@ def sha256_file(path: Path) -> bytes:
     return digest.digest()
 
 
-def collect_assets(project: Project) -> list[Asset]:
-    """Every payload file with its DataAsset folder; hashes each file once, streaming."""
+def collect_assets(project: Project, store: Callable[[Path], object] | None = None) -> list[Asset]:
+    """Every payload file with its DataAsset folder; each file is read once, streaming.
+
+    With ``store`` (WimWriter.store with sha256) the file is copied into the image and hashed
+    in the same pass; without it, it is only hashed.
+    """
     assets: list[Asset] = []
-    digests: dict[Path, bytes] = {}
+    seen: dict[Path, tuple[bytes, object]] = {}
 
     def add(path: str, command: int, dependency: int | None) -> None:
         source = _local(path)
-        digest = digests.get(source) or digests.setdefault(source, sha256_file(source))
+        if source not in seen:
+            if store is None:
+                seen[source] = (sha256_file(source), source)
+            else:
+                blob = store(source)
+                seen[source] = (blob.sha256, blob)
+        digest, content = seen[source]
         index = len(assets)
-        assets.append(Asset(index, source, px.asset_folder(index, digest), command, dependency))
+        folder = px.asset_folder(index, digest)
+        assets.append(Asset(index, source, folder, command, dependency, content))
 
     for n, app in enumerate(project.applications):
         if app.file:
@@ -152,15 +164,15 @@ def package_tree(
     project: Project,
     assets: Sequence[Asset] = (),
     certificates: Sequence[px.CertificateData] = (),
-) -> list[tuple[str, bytes | Path]]:
-    """Every file of the package image, in WCD's layout; payloads as Path sources."""
+) -> list[tuple[str, object]]:
+    """Every file of the package image, in WCD's layout; payloads as Path sources (or Blobs)."""
     from tui import customizations
 
     keys = {(a.command, a.dependency): a.key for a in assets}
     docs = px.project_documents(project, px.Inputs(asset_keys=keys, certificates=certificates))
     placed = px.place(docs)
     source_names = px.sources(docs)
-    tree: list[tuple[str, bytes | Path]] = [
+    tree: list[tuple[str, object]] = [
         ("Multivariant/Multivariant.xml", px.elements_index("Multivariant", 0)),
         ("Multivariant/0/MasterDatastore.xml", px.master_datastore(source_names)),
         (
@@ -181,7 +193,7 @@ def package_tree(
     ]
     if assets:
         tree.append(("DataAsset/DataAsset.xml", data_asset_xml(assets)))
-        tree += [(a.path, a.source) for a in assets]
+        tree += [(a.path, a.content or a.source) for a in assets]
     return tree
 
 
@@ -217,6 +229,12 @@ def wim_guid(project: Project, timestamp: datetime) -> bytes:
 # -- building ------------------------------------------------------------------------------------
 
 
+def _payload_size(project: Project) -> int:
+    """Bytes of installers and dependencies, for progress (each file counted once)."""
+    files = {_local(p) for a in project.applications for p in (a.file, *a.dependencies) if p}
+    return sum(f.stat().st_size for f in files if f.is_file())
+
+
 def _check_output(out: Path) -> None:
     if out.is_dir():
         raise UserError(f"Output '{out}' is a folder; give a file name ending in .ppkg.")
@@ -247,27 +265,25 @@ def build_package(
 
     The package holds the bulk token and passwords, so it is created owner-only (0600).
     """
-    from tui.wim import write_wim
+    from functools import partial
+
+    from tui.wim import WimWriter
 
     if timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=UTC)
     out = Path(out_path)
     _check_output(out)
     validate_for_build(project, timestamp.date())
-    assets = collect_assets(project)
-    tree = package_tree(project, assets, read_certificates(project))
+    certificates = read_certificates(project)
 
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as f:
-            write_wim(
-                f,
-                tree,
-                image_info(project, timestamp),
-                guid=wim_guid(project, timestamp),
-                progress=progress,
-            )
+            writer = WimWriter(f, total=_payload_size(project), progress=progress)
+            assets = collect_assets(project, store=partial(writer.store, sha256=True))
+            tree = package_tree(project, assets, certificates)
+            writer.finish(tree, image_info(project, timestamp), guid=wim_guid(project, timestamp))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, out)

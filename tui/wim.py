@@ -7,10 +7,13 @@ Payload files are streamed from disk in chunks, so memory use does not grow with
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import struct
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,7 +63,17 @@ COPY_BUFFER = 1 << 20
 MAX_NAME_UNITS = 255
 _FORBIDDEN_CHARS = set('\\/:*?"<>|') | {chr(c) for c in range(32)}
 
-Source = bytes | Path
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """File contents already stored in the image being written (see WimWriter.store)."""
+
+    sha1: bytes
+    size: int
+    sha256: bytes | None = None  # asked for by the caller, e.g. for WCD's DataAsset folder names
+
+
+Source = bytes | Path | Blob  # contents, a local file streamed from disk, or stored ones
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,8 @@ def _build_tree(files: Iterable[tuple[str, Source]]) -> _Node:
 
 
 def _checked_source(path: str, source: Source) -> Source:
+    if isinstance(source, Blob):
+        return source
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source)
     source = Path(source)
@@ -332,30 +347,102 @@ def header(*, guid: bytes, blob_table: Resource, xml: Resource, flags: int = WRI
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _copy_hashed(out: BinaryIO, path: Path, done: int, total: int, progress) -> tuple[bytes, int]:
-    """Stream a file into out through one reused buffer, hashing what is written."""
-    digest = hashlib.sha1()
-    buffer = bytearray(COPY_BUFFER)
-    view = memoryview(buffer)
-    size = 0
-    try:
-        src = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
-    except OSError as e:
-        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
-    with src:
-        while True:
-            try:
-                n = src.readinto(buffer)
-            except OSError as e:
-                raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
-            if not n:
-                return digest.digest(), size
-            chunk = view[:n]
-            digest.update(chunk)
-            out.write(chunk)  # write errors propagate as OSError for the caller to report
-            size += n
-            if progress:
-                progress(done + size, total)
+class WimWriter:
+    """Writes one image in two steps: store the contents, then finish with the tree.
+
+    Storing first lets a caller name files after digests of their contents (WCD names a
+    payload's folder after its SHA-256) without reading the payload twice. ``out`` must be a
+    seekable binary file opened for writing; the caller writes to a temporary file and
+    renames it.
+    """
+
+    def __init__(
+        self, out: BinaryIO, *, total: int = 0, progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        self._out = out
+        self._total = total
+        self._progress = progress
+        self._done = 0
+        self._stored: dict[bytes, Resource] = {}  # sha1 -> where its one stored copy lies
+        out.seek(0)
+        out.write(bytes(HEADER_SIZE))
+
+    def store(self, source: bytes | Path, *, sha256: bool = False) -> Blob:
+        """Store contents (once for identical contents) and return what identifies them."""
+        out = self._out
+        start = out.tell()
+        if isinstance(source, bytes):
+            size = len(source)
+            sha1 = hashlib.sha1(source).digest() if size else ZERO_HASH
+            if size and sha1 not in self._stored:
+                out.write(source)
+            wide = hashlib.sha256(source).digest() if sha256 else None
+            self._done += size
+        else:
+            sha1, size, wide = _copy_hashed(out, Path(source), sha256, self._advance)
+            if not size:
+                sha1 = ZERO_HASH
+            elif sha1 in self._stored:
+                out.seek(start)  # a duplicate: later writes overwrite it
+        if size:
+            self._stored.setdefault(sha1, Resource(size, 0, start, size))
+        self._advance(0)
+        return Blob(sha1, size, wide)
+
+    def _advance(self, n: int) -> None:
+        self._done += n
+        if self._progress:
+            self._progress(self._done, max(self._total, self._done))
+
+    def finish(
+        self, files: Iterable[tuple[str, Source]], info: ImageInfo, *, guid: bytes | None = None
+    ) -> None:
+        """Write the tree of files (contents not yet stored are stored now), the tables and
+        the header."""
+        self.finish_tree(_build_tree(files), info, guid=guid)
+
+    def finish_tree(self, root: _Node, info: ImageInfo, *, guid: bytes | None = None) -> None:
+        out = self._out
+        refs: dict[bytes, int] = {}
+        payload = list(_walk_files(root))
+        for node in payload:
+            blob = node.source if isinstance(node.source, Blob) else self.store(node.source)
+            node.hash, node.size = blob.sha1, blob.size
+            if blob.size:
+                refs[blob.sha1] = refs.get(blob.sha1, 0) + 1
+
+        time = filetime(info.timestamp)
+        metadata = metadata_resource(root, time)
+        metadata_res = Resource(len(metadata), RES_METADATA, out.tell(), len(metadata))
+        out.write(metadata)
+
+        table = bytearray(
+            BLOB_ENTRY.pack(metadata_res.pack(), 1, 1, hashlib.sha1(metadata).digest())
+        )
+        for digest, res in self._stored.items():
+            if digest in refs:
+                table += BLOB_ENTRY.pack(res.pack(), 1, refs[digest], digest)
+        table_res = Resource(len(table), RES_METADATA, out.tell(), len(table))
+        out.write(table)
+
+        dirs, count = _count(root)
+        xml_offset = out.tell()
+        xml = image_xml(
+            info,
+            dir_count=dirs,
+            file_count=count,
+            total_bytes=sum(n.size for n in payload),
+            xml_offset=xml_offset,
+        )
+        xml_res = Resource(len(xml), RES_METADATA, xml_offset, len(xml))
+        out.write(xml)
+        out.truncate()
+
+        if guid is None:
+            guid = _derived_guid(metadata, bytes(table), xml)
+        out.seek(0)
+        out.write(header(guid=guid, blob_table=table_res, xml=xml_res))
+        out.seek(0, os.SEEK_END)
 
 
 def write_wim(
@@ -371,65 +458,127 @@ def write_wim(
     out must be a seekable binary file opened for writing; it is written from offset 0 and
     truncated at the end. The caller writes to a temporary file and renames it.
     """
-    root = _build_tree(files)
+    root = _build_tree(files)  # every name is checked before any byte is written
     payload = list(_walk_files(root))
-    total = sum(len(n.source) if isinstance(n.source, bytes) else _size(n.source) for n in payload)
+    total = sum(_source_size(n.source) for n in payload)
+    writer = WimWriter(out, total=total, progress=progress)
+    writer.finish_tree(root, info, guid=guid)
 
-    out.seek(0)
-    out.write(bytes(HEADER_SIZE))
-    blobs: dict[bytes, Resource] = {}  # sha1 -> where its one stored copy lies
-    refs: dict[bytes, int] = {}
-    done = 0
-    for node in payload:
-        start = out.tell()
-        if isinstance(node.source, bytes):
-            node.size = len(node.source)
-            node.hash = hashlib.sha1(node.source).digest() if node.size else ZERO_HASH
-            if node.size and node.hash not in blobs:
-                out.write(node.source)
-        else:
-            node.hash, node.size = _copy_hashed(out, node.source, done, total, progress)
-            if not node.size:
-                node.hash = ZERO_HASH
-            elif node.hash in blobs:
-                out.seek(start)  # a duplicate: later writes overwrite it
-        done += node.size
-        if progress:
-            progress(done, total)
-        if node.size:
-            refs[node.hash] = refs.get(node.hash, 0) + 1
-            blobs.setdefault(node.hash, Resource(node.size, 0, start, node.size))
 
-    time = filetime(info.timestamp)
-    metadata = metadata_resource(root, time)
-    metadata_hash = hashlib.sha1(metadata).digest()
-    metadata_res = Resource(len(metadata), RES_METADATA, out.tell(), len(metadata))
-    out.write(metadata)
+def _source_size(source: Source) -> int:
+    if isinstance(source, Blob):
+        return 0
+    return len(source) if isinstance(source, bytes) else _size(source)
 
-    table = bytearray(BLOB_ENTRY.pack(metadata_res.pack(), 1, 1, metadata_hash))
-    for digest, res in blobs.items():
-        table += BLOB_ENTRY.pack(res.pack(), 1, refs[digest], digest)
-    table_res = Resource(len(table), RES_METADATA, out.tell(), len(table))
-    out.write(table)
 
-    dirs, count = _count(root)
-    xml_offset = out.tell()
-    xml = image_xml(
-        info,
-        dir_count=dirs,
-        file_count=count,
-        total_bytes=sum(n.size for n in payload),
-        xml_offset=xml_offset,
-    )
-    xml_res = Resource(len(xml), RES_METADATA, xml_offset, len(xml))
-    out.write(xml)
-    out.truncate()
+# --- streaming a payload file ------------------------------------------------------------------
+# The data goes file to file inside the kernel (copy_file_range) while other threads hash it
+# from the page cache: a plain Python read/write loop costs more than twice a kernel copy.
 
-    if guid is None:
-        guid = _derived_guid(metadata, bytes(table), xml)
-    out.seek(0)
-    out.write(header(guid=guid, blob_table=table_res, xml=xml_res))
-    out.seek(0, os.SEEK_END)
+
+def _copy_hashed(
+    out: BinaryIO, path: Path, want_sha256: bool, advance: Callable[[int], None]
+) -> tuple[bytes, int, bytes | None]:
+    """Stream a file into out; its SHA-1 (and SHA-256 if asked), and its size."""
+    try:
+        src = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
+        before = os.fstat(src.fileno())
+    except OSError as e:
+        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+    hashers = [hashlib.sha1()] + ([hashlib.sha256()] if want_sha256 else [])
+    stop = threading.Event()
+    with src, ThreadPoolExecutor(len(hashers)) as pool:
+        hashed = [pool.submit(_hash_file, path, h, stop) for h in hashers]
+        try:
+            copied = _copy_data(src, out, advance)
+            _flush_to_disk(out)  # while the hashes finish: the caller's fsync is then short
+        except BaseException:
+            stop.set()
+            raise
+        sizes = [f.result() for f in hashed]
+    try:
+        after = os.stat(path)
+    except OSError as e:
+        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+    same = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    if not same or any(n != copied for n in sizes):
+        raise UserError(f"The file '{path}' changed while the package was being built.")
+    sha256 = hashers[1].digest() if want_sha256 else None
+    return hashers[0].digest(), copied, sha256
+
+
+def _flush_to_disk(out: BinaryIO) -> None:
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a real file (e.g. io.BytesIO)
+        return
+    getattr(os, "fdatasync", os.fsync)(fd)
+
+
+def _hash_file(path: Path, digest, stop: threading.Event) -> int:
+    buffer = bytearray(HASH_BUFFER)
+    view = memoryview(buffer)
+    size = 0
+    try:
+        with open(path, "rb", buffering=0) as f:
+            while not stop.is_set() and (n := f.readinto(buffer)):
+                digest.update(view[:n])  # hashlib lets go of the GIL for large updates
+                size += n
+    except OSError as e:
+        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+    return size
+
+
+def _copy_data(src, out: BinaryIO, advance: Callable[[int], None]) -> int:
+    """Append the rest of src to out; in the kernel where possible. Returns bytes copied."""
+    out.flush()
+    start = out.tell()
+    copied = 0
+    try:
+        out_fd = out.fileno()
+    except (OSError, ValueError):  # not a real file (e.g. io.BytesIO)
+        out_fd = None
+    if out_fd is not None and hasattr(os, "copy_file_range"):
+        try:
+            while n := os.copy_file_range(
+                src.fileno(), out_fd, COPY_RANGE, offset_src=copied, offset_dst=start + copied
+            ):
+                copied += n
+                advance(n)
+            out.seek(start + copied)
+            return copied
+        except OSError as e:
+            if e.errno not in _NO_KERNEL_COPY:
+                raise _read_or_write_error(src, e, copied) from e
+    out.seek(start + copied)
+    src.seek(copied)
+    buffer = bytearray(COPY_BUFFER)
+    view = memoryview(buffer)
+    while True:
+        try:
+            n = src.readinto(buffer)
+        except OSError as e:
+            raise UserError(f"Cannot read '{src.name}': {e.strerror or e}.") from e
+        if not n:
+            return copied
+        out.write(view[:n])  # write errors propagate as OSError for the caller to report
+        copied += n
+        advance(n)
+
+
+COPY_RANGE = 8 << 20
+HASH_BUFFER = 256 << 10
+# copy_file_range cannot do this pair of files: fall back to reading and writing.
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ETXTBSY}
+
+
+def _read_or_write_error(src, e: OSError, copied: int) -> Exception:
+    """copy_file_range does not say which side failed: find out by reading the source."""
+    try:
+        os.pread(src.fileno(), 1, copied)
+    except OSError as read_error:
+        return UserError(f"Cannot read '{src.name}': {read_error.strerror or read_error}.")
+    return e  # a write error (disk full, ...): OSError, reported by the caller
 
 
 def _size(path: Path) -> int:
