@@ -213,12 +213,16 @@ def test_write_to_sticks_gives_a_result_per_stick_and_goes_on_after_a_failure(tm
 
 
 def test_eject_commands_by_platform_and_filesystem():
-    assert usbwrite.eject_command("/Volumes/S", "/dev/disk4s1", "msdos", "darwin") == [
+    cmd = usbwrite.eject_command
+    assert cmd("/Volumes/S", "/dev/disk4s1", "msdos", "darwin", False) == [
         ["diskutil", "eject", "/Volumes/S"]
     ]
-    assert usbwrite.eject_command("/m", "fusefat", "fuse.fusefat", "linux") == [
-        ["fusermount", "-u", "/m"]
+    assert cmd("/m", "fusefat", "fuse.fusefat", "linux", True) == [["fusermount", "-u", "/m"]]
+    assert cmd("/m", "/dev/sdb1", "vfat", "linux", True) == [
+        ["udisksctl", "unmount", "-b", "/dev/sdb1"],
+        ["udisksctl", "power-off", "-b", "/dev/sdb1"],
     ]
+    assert cmd("/m", "/dev/sdb1", "vfat", "linux", False) == [["umount", "/m"]]
 
 
 # --- a real ext4 filesystem on a loop device ------------------------------------------------
@@ -353,6 +357,14 @@ def test_ext4_eject_unmounts(ext4, tmp_path):
     assert not os.path.ismount(ext4.mnt)
     with pytest.raises(UserError, match="not mounted"):
         usbwrite.eject(ext4.mnt)
+
+
+@needs_loop
+def test_ext4_eject_of_a_busy_stick_says_so_and_leaves_it_mounted(ext4):
+    with (ext4.mnt / "open.txt").open("w"):
+        with pytest.raises(UserError, match=r"Could not eject .*busy.*close anything using it"):
+            usbwrite.eject(ext4.mnt)
+        assert os.path.ismount(ext4.mnt)
 
 
 # --- a real FAT32 filesystem via fusefat ----------------------------------------------------

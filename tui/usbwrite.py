@@ -17,6 +17,7 @@ import errno
 import hashlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections import deque
@@ -298,7 +299,7 @@ class _Sha256InBackground:
         self._worker.shutdown(wait=True, cancel_futures=True)
 
 
-def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallback | None):
+def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallback | None) -> str:
     done = 0
     fd = root.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
@@ -489,21 +490,18 @@ def write_to_sticks(
 # --- after the write ------------------------------------------------------------------------
 
 
-def eject_command(mountpoint: str, device: str, fstype: str, platform: str) -> list[list[str]]:
-    """The commands that make a stick safe to pull out, by platform and filesystem."""
+def eject_command(
+    mountpoint: str, device: str, fstype: str, platform: str, udisks: bool
+) -> list[list[str]]:
+    """The commands that make a stick safe to pull out: the first unmounts, any next one
+    (powering the stick off) is a courtesy that may fail without harm."""
     if platform == "darwin":
         return [["diskutil", "eject", mountpoint]]
     if fstype.startswith("fuse"):
         return [["fusermount", "-u", mountpoint]]
-    if device.startswith("/dev/") and _have("udisksctl"):
+    if device.startswith("/dev/") and udisks:
         return [["udisksctl", "unmount", "-b", device], ["udisksctl", "power-off", "-b", device]]
     return [["umount", mountpoint]]
-
-
-def _have(program: str) -> bool:
-    from shutil import which
-
-    return which(program) is not None
 
 
 def eject(mountpoint: str | os.PathLike) -> str:
@@ -514,15 +512,21 @@ def eject(mountpoint: str | os.PathLike) -> str:
     entry = _mount_entry(real)
     if entry is None:
         raise UserError(f"{mountpoint} is not mounted, so there is nothing to eject.")
-    for argv in eject_command(real, entry.device, entry.fstype, sys.platform):
-        try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise UserError(f"Could not eject {mountpoint}: {argv[0]} failed ({exc}).") from None
-        if out.returncode != 0:
-            reason = (out.stderr or out.stdout).strip().splitlines()
-            raise UserError(
-                f"Could not eject {mountpoint} ({reason[0] if reason else argv[0] + ' failed'}); "
-                "close anything using it and unmount it before pulling the stick out."
-            )
+    unmount, *courtesy = eject_command(
+        real, entry.device, entry.fstype, sys.platform, shutil.which("udisksctl") is not None
+    )
+    try:
+        out = subprocess.run(unmount, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise UserError(f"Could not eject {mountpoint}: {unmount[0]} failed ({exc}).") from None
+    if out.returncode != 0:
+        lines = (out.stderr or out.stdout).strip().splitlines()
+        reason = lines[0] if lines else f"{unmount[0]} failed"
+        raise UserError(
+            f"Could not eject {mountpoint} ({reason}); close anything using it and unmount "
+            "it before pulling the stick out."
+        )
+    for argv in courtesy:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(argv, capture_output=True, timeout=60)
     return f"{mountpoint} is unmounted; the stick can be removed safely."
