@@ -212,17 +212,22 @@ def test_write_to_sticks_gives_a_result_per_stick_and_goes_on_after_a_failure(tm
     assert set(seen) == {str(one), str(two)}
 
 
-def test_eject_commands_by_platform_and_filesystem():
+def test_eject_commands_by_platform_filesystem_and_installed_tools():
     cmd = usbwrite.eject_command
-    assert cmd("/Volumes/S", "/dev/disk4s1", "msdos", "darwin", False) == [
+    every = set(usbwrite.EJECT_TOOLS)
+    assert cmd("/Volumes/S", "/dev/disk4s1", "msdos", "darwin", set()) == [
         ["diskutil", "eject", "/Volumes/S"]
     ]
-    assert cmd("/m", "fusefat", "fuse.fusefat", "linux", True) == [["fusermount", "-u", "/m"]]
-    assert cmd("/m", "/dev/sdb1", "vfat", "linux", True) == [
+    assert cmd("/m", "fusefat", "fuse.fusefat", "linux", every) == [["fusermount", "-u", "/m"]]
+    assert cmd("/m", "fusefat", "fuse.fusefat", "linux", {"fusermount3"}) == [
+        ["fusermount3", "-u", "/m"]
+    ]
+    assert cmd("/m", "fusefat", "fuse.fusefat", "linux", set()) == [["umount", "/m"]]
+    assert cmd("/m", "/dev/sdb1", "vfat", "linux", every) == [
         ["udisksctl", "unmount", "-b", "/dev/sdb1"],
         ["udisksctl", "power-off", "-b", "/dev/sdb1"],
     ]
-    assert cmd("/m", "/dev/sdb1", "vfat", "linux", False) == [["umount", "/m"]]
+    assert cmd("/m", "/dev/sdb1", "vfat", "linux", {"fusermount"}) == [["umount", "/m"]]
 
 
 # --- a real ext4 filesystem on a loop device ------------------------------------------------

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -490,16 +490,21 @@ def write_to_sticks(
 # --- after the write ------------------------------------------------------------------------
 
 
+EJECT_TOOLS = ("udisksctl", "fusermount", "fusermount3")
+
+
 def eject_command(
-    mountpoint: str, device: str, fstype: str, platform: str, udisks: bool
+    mountpoint: str, device: str, fstype: str, platform: str, tools: Collection[str]
 ) -> list[list[str]]:
-    """The commands that make a stick safe to pull out: the first unmounts, any next one
-    (powering the stick off) is a courtesy that may fail without harm."""
+    """The commands that make a stick safe to pull out, given which of EJECT_TOOLS exist:
+    the first unmounts, any next one (powering the stick off) may fail without harm."""
     if platform == "darwin":
         return [["diskutil", "eject", mountpoint]]
     if fstype.startswith("fuse"):
-        return [["fusermount", "-u", mountpoint]]
-    if device.startswith("/dev/") and udisks:
+        fusermount = next((t for t in ("fusermount", "fusermount3") if t in tools), None)
+        if fusermount:
+            return [[fusermount, "-u", mountpoint]]
+    elif device.startswith("/dev/") and "udisksctl" in tools:
         return [["udisksctl", "unmount", "-b", device], ["udisksctl", "power-off", "-b", device]]
     return [["umount", mountpoint]]
 
@@ -512,9 +517,8 @@ def eject(mountpoint: str | os.PathLike) -> str:
     entry = _mount_entry(real)
     if entry is None:
         raise UserError(f"{mountpoint} is not mounted, so there is nothing to eject.")
-    unmount, *courtesy = eject_command(
-        real, entry.device, entry.fstype, sys.platform, shutil.which("udisksctl") is not None
-    )
+    tools = {t for t in EJECT_TOOLS if shutil.which(t)}
+    unmount, *courtesy = eject_command(real, entry.device, entry.fstype, sys.platform, tools)
     try:
         out = subprocess.run(unmount, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:

@@ -45,7 +45,7 @@ def fuse_missing() -> str | None:
     """Why a FAT32 image cannot be mounted with fusefat here, or None (tried once, for real)."""
     if not Path("/dev/fuse").exists():
         return "no /dev/fuse on this machine"
-    for tool in ("fusefat", "fusermount", "mkfs.vfat", "fsck.vfat", "mcopy", "mdir"):
+    for tool in ("fusefat", fusermount(), "mkfs.vfat", "fsck.vfat", "mcopy", "mdir"):
         if not shutil.which(tool):
             return f"{tool} is not installed (apt: fusefat dosfstools mtools)"
     with tempfile.TemporaryDirectory(prefix="fuse-probe-") as tmp:
@@ -127,10 +127,15 @@ def unmount_fat32(mountpoint: Path) -> None:
     """Unmount (unless already done, e.g. by eject) and wait for fusefat to finish the image:
     it writes the FAT's free-cluster count and clears the dirty bit on its way out."""
     if os.path.ismount(mountpoint):
-        subprocess.run(["fusermount", "-u", str(mountpoint)], check=True)
+        subprocess.run([fusermount(), "-u", str(mountpoint)], check=True)
     proc = _FUSEFAT.pop(mountpoint, None)
     if proc is not None:
         proc.wait(timeout=10)
+
+
+def fusermount() -> str:
+    """fuse (2) installs fusermount, fuse3 only fusermount3."""
+    return "fusermount" if shutil.which("fusermount") else "fusermount3"
 
 
 def fat_check(image: Path) -> subprocess.CompletedProcess:
