@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fakes import mounts
 
 from tui import drives
 from tui.drives import BlockDevice, Drive, DriveWatcher
@@ -310,24 +311,15 @@ def test_this_machine_probe_never_offers_the_system_disk():
     assert all(d.device != root and d.mountpoint != "/" for d in drives.find_drives(True))
 
 
+@pytest.mark.skipif(mounts.loop_missing() is not None, reason=mounts.loop_missing() or "")
 def test_this_machine_probe_never_offers_a_mounted_loop_image(tmp_path):
     """A real ext4 image on a loop device: present in psutil, never offered as a stick."""
-    if os.geteuid() != 0 or not Path("/dev/loop-control").exists():
-        pytest.skip("needs root and loop devices to mount an image")
-    image, mnt = tmp_path / "disk.img", tmp_path / "mnt"
-    mnt.mkdir()
-    with image.open("wb") as f:
-        f.truncate(8 * 1024 * 1024)
-    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
-    subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], check=True)
-    try:
-        import psutil
+    import psutil
 
+    image = mounts.make_ext4(tmp_path / "disk.img", 8)
+    with mounts.mount_ext4(image, tmp_path / "mnt") as mnt:
         assert any(p.mountpoint == str(mnt) for p in psutil.disk_partitions())
-        offered = drives.find_drives(show_all=True)
-        assert all(d.mountpoint != str(mnt) for d in offered)
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
+        assert all(d.mountpoint != str(mnt) for d in drives.find_drives(show_all=True))
 
 
 # --- the watcher ----------------------------------------------------------------------------
