@@ -60,7 +60,13 @@ class BulkEnrollApp(App[None]):
     CSS_PATH = STYLES / "app.tcss"
     TITLE = "bulk-enroll"
     COMMANDS = App.COMMANDS | {StepCommands}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, show=False)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        # Handled as the key arrives, so keys typed right after Tab (type-ahead over a
+        # slow SSH link) land in the next field, not the one being left.
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+    ]
 
     def __init__(
         self,

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Footer, Input, Label, Static
 
+from tui.widgets.field import FieldInput
+
 
 class FileTree(DirectoryTree):
     """A directory tree showing folders and only the files with the wanted suffixes."""
@@ -46,7 +48,7 @@ class FilePicker(ModalScreen[Path | None]):
         with Vertical(classes="dialog dialog--tall"):
             yield Static(self._title, classes="dialog--title")
             yield Label("Path (Enter to choose), or pick below with the arrow keys:")
-            yield Input(str(self._start) + "/", id="path", select_on_focus=False)
+            yield FieldInput(str(self._start) + "/", id="path", select_on_focus=False)
             yield Static("", id="picker-problem")
             yield FileTree(self._start, self.suffixes)
         yield Footer()

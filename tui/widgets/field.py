@@ -23,6 +23,21 @@ class Edited(Message):
         self.field = field
 
 
+class FieldInput(Input):
+    """An Input whose editing keys act the moment they arrive.
+
+    Textual resolves ordinary key bindings only after the key has bubbled up to the app,
+    while printable keys are inserted at once: a Ctrl+U or Backspace followed by typed-ahead
+    text (a burst over SSH) would act after the text. Priority bindings keep the order.
+    """
+
+    BINDINGS = [
+        Binding(b.key, b.action, b.description, show=False, priority=True)
+        for b in Input.BINDINGS
+        if isinstance(b, Binding)
+    ]
+
+
 class Field(Vertical):
     """A labelled one-line input for the model field ``field`` (a rules field id)."""
 
@@ -63,7 +78,7 @@ class Field(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self._label)
-        yield Input(
+        yield FieldInput(
             self._value,
             placeholder=self._placeholder,
             password=self._password,
