@@ -40,12 +40,14 @@ class StartScreen(Screen):
     def on_screen_resume(self) -> None:
         self.refresh_recent()
 
-    def on_mount(self) -> None:
-        self.refresh_recent()
-
     def refresh_recent(self) -> None:
+        # Resume can come before the first compose has mounted the list.
+        found = self.query("#recent").results(OptionList)
+        options = next(found, None)
+        if options is None:
+            self.call_after_refresh(self.refresh_recent)
+            return
         recent = [p for p in load_recent(self.app.config_dir) if p.exists()]  # type: ignore[attr-defined]
-        options = self.query_one("#recent", OptionList)
         options.clear_options()
         options.add_options(Option(f"{p.name}  ({p.parent})", id=str(p)) for p in recent)
         options.display = bool(recent)
