@@ -414,3 +414,60 @@ def test_names_differing_as_ntfs_sees_them_are_both_kept(tmp_path):
     dest = tmp_path / "x"
     run("wimlib-imagex", "apply", wim, "1", dest)
     assert extracted(dest) == files
+
+
+# --- the two-step writer: store contents first, name them after their digests --------------
+
+
+def test_stored_blobs_can_be_named_after_their_sha256(tmp_path):
+    from tui.wim import WimWriter
+
+    src = tmp_path / "setup.exe"
+    src.write_bytes(payload(3 * 32768 + 5, seed=11))
+    wim = tmp_path / "two-step.wim"
+    with open(wim, "wb") as out:
+        writer = WimWriter(out)
+        blob = writer.store(src, sha256=True)
+        again = writer.store(src, sha256=True)  # stored once
+        folder = blob.sha256.hex()
+        writer.finish(
+            [
+                (f"DataAsset/{folder}/setup.exe", blob),
+                ("copy/setup.exe", again),
+                ("a.xml", b"<a />"),
+            ],
+            INFO,
+        )
+    assert blob == again
+    assert blob.sha256 == hashlib.sha256(src.read_bytes()).digest()
+    assert blob.sha1 == hashlib.sha1(src.read_bytes()).digest()
+    run("wimlib-imagex", "verify", wim)
+    run("wimlib-imagex", "apply", wim, "1", tmp_path / "out")
+    got = extracted(tmp_path / "out")
+    assert got[f"DataAsset/{folder}/setup.exe"] == src.read_bytes()
+    assert got["copy/setup.exe"] == src.read_bytes()
+    assert wim.stat().st_size < src.stat().st_size * 2  # the payload is in the image once
+
+
+def test_writing_into_memory_gives_the_same_bytes_as_into_a_file(tmp_path):
+    """io.BytesIO has no file descriptor: the writer falls back to reading and writing."""
+    import io
+
+    files = shapes(tmp_path)
+    on_disk = build(tmp_path / "disk.wim", files).read_bytes()
+    memory = io.BytesIO()
+    write_wim(memory, files.items(), INFO)
+    assert memory.getvalue() == on_disk
+
+
+def test_a_payload_that_changes_while_it_is_written_is_refused(tmp_path):
+    src = tmp_path / "growing.msi"
+    src.write_bytes(payload(70000, seed=5))
+
+    def grow(done: int, total: int) -> None:
+        if 0 < done < total + 10:
+            with open(src, "ab") as f:
+                f.write(b"more")
+
+    with pytest.raises(UserError, match="changed while the package was being built"):
+        build(tmp_path / "changed.wim", {"a/growing.msi": src}, progress=grow)

@@ -488,9 +488,9 @@ def _copy_hashed(
     hashers = [hashlib.sha1()] + ([hashlib.sha256()] if want_sha256 else [])
     stop = threading.Event()
     with src, ThreadPoolExecutor(len(hashers)) as pool:
-        hashed = [pool.submit(_hash_file, path, h, stop) for h in hashers]
+        hashed = [pool.submit(_hash_file, path, h, before.st_size, stop) for h in hashers]
         try:
-            copied = _copy_data(src, out, advance)
+            copied = _copy_data(src, out, before.st_size, advance)
             _flush_to_disk(out)  # while the hashes finish: the caller's fsync is then short
         except BaseException:
             stop.set()
@@ -515,13 +515,14 @@ def _flush_to_disk(out: BinaryIO) -> None:
     getattr(os, "fdatasync", os.fsync)(fd)
 
 
-def _hash_file(path: Path, digest, stop: threading.Event) -> int:
+def _hash_file(path: Path, digest, limit: int, stop: threading.Event) -> int:
     buffer = bytearray(HASH_BUFFER)
     view = memoryview(buffer)
     size = 0
     try:
         with open(path, "rb", buffering=0) as f:
-            while not stop.is_set() and (n := f.readinto(buffer)):
+            while size < limit and not stop.is_set() and (n := f.readinto(buffer)):
+                n = min(n, limit - size)
                 digest.update(view[:n])  # hashlib lets go of the GIL for large updates
                 size += n
     except OSError as e:
@@ -529,8 +530,11 @@ def _hash_file(path: Path, digest, stop: threading.Event) -> int:
     return size
 
 
-def _copy_data(src, out: BinaryIO, advance: Callable[[int], None]) -> int:
-    """Append the rest of src to out; in the kernel where possible. Returns bytes copied."""
+def _copy_data(src, out: BinaryIO, limit: int, advance: Callable[[int], None]) -> int:
+    """Append src's first limit bytes to out; in the kernel where possible. Returns bytes copied.
+
+    Never more than limit: a file that grows while it is copied must not make this endless.
+    """
     out.flush()
     start = out.tell()
     copied = 0
@@ -540,8 +544,14 @@ def _copy_data(src, out: BinaryIO, advance: Callable[[int], None]) -> int:
         out_fd = None
     if out_fd is not None and hasattr(os, "copy_file_range"):
         try:
-            while n := os.copy_file_range(
-                src.fileno(), out_fd, COPY_RANGE, offset_src=copied, offset_dst=start + copied
+            while copied < limit and (
+                n := os.copy_file_range(
+                    src.fileno(),
+                    out_fd,
+                    min(COPY_RANGE, limit - copied),
+                    offset_src=copied,
+                    offset_dst=start + copied,
+                )
             ):
                 copied += n
                 advance(n)
@@ -554,16 +564,17 @@ def _copy_data(src, out: BinaryIO, advance: Callable[[int], None]) -> int:
     src.seek(copied)
     buffer = bytearray(COPY_BUFFER)
     view = memoryview(buffer)
-    while True:
+    while copied < limit:
         try:
-            n = src.readinto(buffer)
+            n = src.readinto(view[: min(COPY_BUFFER, limit - copied)])
         except OSError as e:
             raise UserError(f"Cannot read '{src.name}': {e.strerror or e}.") from e
         if not n:
-            return copied
+            break
         out.write(view[:n])  # write errors propagate as OSError for the caller to report
         copied += n
         advance(n)
+    return copied
 
 
 COPY_RANGE = 8 << 20
