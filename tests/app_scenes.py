@@ -94,7 +94,8 @@ def scene_app(config_dir: Path) -> BulkEnrollApp:
 def _open(app: BulkEnrollApp, project: Project, step: str, config_dir: Path) -> None:
     app.project = project
     app.project_path = config_dir / "scene.bulkenroll.toml"
-    app.goto_step(step)
+    # From inside the app's own task, so the new screen is composed in the app's context.
+    app.call_later(app.goto_step, step)
 
 
 async def _step(pilot: Pilot, step: str, project: Project | None = None, *keys: str) -> None:
@@ -193,7 +194,8 @@ async def write(pilot: Pilot) -> None:
     _open(app, p, "review", app.config_dir)
     app.built_package = Path(FOLDER) / "Contoso-Laptops.ppkg"
     await pilot.pause()
-    app.goto_step("write")
+    app.call_later(app.goto_step, "write")
+    await pilot.pause()
     await pilot.pause()
 
 

@@ -112,7 +112,7 @@ class BulkEnrollApp(App[None]):
         try:
             project = load_project(path)
         except UserError as exc:
-            self.notify(exc.message, severity="error", timeout=8)
+            self.show_error("The project cannot be opened", exc.message)
             return
         self._start(project, path)
         remember(self.config_dir, path)
@@ -123,10 +123,12 @@ class BulkEnrollApp(App[None]):
         try:
             result = read_customizations(path.read_bytes(), source=str(path))
         except OSError as exc:
-            self.notify(f"{path} cannot be read: {exc.strerror}.", severity="error")
+            self.show_error(
+                "The file cannot be imported", f"{path} cannot be read: {exc.strerror}."
+            )
             return
         except UserError as exc:
-            self.notify(exc.message, severity="error", timeout=8)
+            self.show_error("The file cannot be imported", exc.message)
             return
         self._start(result.project, None)
         if result.unknown:
@@ -139,6 +141,11 @@ class BulkEnrollApp(App[None]):
                     + "\n".join(f"• {item}" for item in result.unknown),
                 )
             )
+
+    def show_error(self, title: str, message: str) -> None:
+        from tui.screens.dialogs import MessageDialog
+
+        self.push_screen(MessageDialog(title, message))
 
     def _start(self, project: Project, path: Path | None) -> None:
         self.project = project

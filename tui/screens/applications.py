@@ -135,11 +135,11 @@ class ApplicationsScreen(StepScreen):
         yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
         yield Static("", id="empty")
 
-    def on_mount(self) -> None:
+    def form_ready(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("#", "Name", "Installer", "Restart")
         self.fill()
-        super().on_mount()
+        super().form_ready()
         table.focus()
 
     def fill(self, select: int | None = None) -> None:

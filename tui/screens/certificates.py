@@ -27,11 +27,11 @@ class CertificatesScreen(StepScreen):
         yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
         yield Static("", id="empty")
 
-    def on_mount(self) -> None:
+    def form_ready(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Name", "File")
         self.fill()
-        super().on_mount()
+        super().form_ready()
         table.focus()
 
     def fill(self) -> None:

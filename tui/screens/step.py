@@ -23,6 +23,13 @@ def owns(prefixes: tuple[str, ...], field: str) -> bool:
 class Form(VerticalScroll, can_focus=False):
     """The scrolling body of a step; Tab goes straight to its fields."""
 
+    def on_mount(self) -> None:
+        # The step's own Mount can come before this nested form has mounted its fields;
+        # this one comes after, so the step sets itself up from here.
+        screen = self.screen
+        if isinstance(screen, StepScreen):
+            screen.form_ready()
+
 
 class StepScreen(Screen):
     """One step. Subclasses set STEP and FIELDS and write ``compose_form``."""
@@ -57,7 +64,8 @@ class StepScreen(Screen):
     def compose_form(self) -> ComposeResult:
         yield from ()
 
-    def on_mount(self) -> None:
+    def form_ready(self) -> None:
+        """Called once the form's widgets are mounted: fill in what depends on them."""
         self.recheck()
 
     # --- checking -----------------------------------------------------------------

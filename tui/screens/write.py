@@ -60,7 +60,7 @@ class WriteScreen(StepScreen):
         yield Static("", id="drive-note", markup=False)
         yield ProgressPanel(id="write-progress")
 
-    def on_mount(self) -> None:
+    def form_ready(self) -> None:
         from tui.drives import DriveWatcher, find_drives
 
         table = self.query_one(DataTable)
@@ -76,7 +76,7 @@ class WriteScreen(StepScreen):
         )
         self.poll_drives(force=True)
         self.set_interval(POLL_SECONDS, self.poll_drives)
-        super().on_mount()
+        super().form_ready()
         table.focus()
 
     # --- the drive list ---------------------------------------------------------------

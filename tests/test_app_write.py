@@ -1,0 +1,239 @@
+"""The write step and the start screen's tools: sticks appear by themselves, unmounted
+sticks are explained, old packages are replaced only when the user says so, a failed
+write is reported, another stick can follow; import a WCD file, inspect a package.
+
+The drive list is fed by the test (no USB stick exists on a CI machine); the sticks
+written to are real mounted filesystems (FAT32 through fusefat, else ext4 on a loop)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from app_pilot import flat_text, no_blink, screen_text, wait_for  # noqa: F401 (fixture)
+from conftest import SAMPLES
+from fakes.mounts import fuse_missing, loop_missing, make_ext4, make_fat32, mount_ext4, mount_fat32
+
+from tui.app import create_app
+from tui.customizations import to_customizations_xml
+from tui.drives import Drive, inspect_mountpoint
+from tui.model import JoinKind, Project
+from tui.package import build_package
+from tui.usbwrite import TEMP_PREFIX
+
+TODAY = date(2026, 11, 30)
+
+
+def on(app, name: str):
+    return lambda: type(app.screen).__name__ == name
+
+
+def small_project(folder: Path) -> Project:
+    p = Project()
+    p.package.name = "Wave4"
+    p.folder = str(folder)
+    p.device.name = "W4-%RAND:4%"
+    p.join = JoinKind.NONE
+    return p
+
+
+@pytest.fixture
+def package(tmp_path) -> Path:
+    folder = tmp_path / "wave4"
+    folder.mkdir()
+    out = folder / "Wave4.ppkg"
+    build_package(small_project(folder), out, timestamp=datetime(2026, 11, 30, tzinfo=UTC))
+    return out
+
+
+@pytest.fixture
+def mount(tmp_path):
+    """mount(name, read_only=False) -> (mountpoint, fstype): a real filesystem."""
+    with ExitStack() as stack:
+
+        def make(name: str, read_only: bool = False, files: dict[str, bytes] | None = None):
+            mnt = tmp_path / name
+            if fuse_missing() is None:
+                image = make_fat32(tmp_path / f"{name}.img", 40)
+                fstype = "vfat"
+                with mount_fat32(image, mnt) as root:  # write the starting files first
+                    for fname, data in (files or {}).items():
+                        (root / fname).write_bytes(data)
+                stack.enter_context(mount_fat32(image, mnt, read_only))
+            elif loop_missing() is None:
+                image = make_ext4(tmp_path / f"{name}.img", 40)
+                fstype = "ext4"
+                with mount_ext4(image, mnt) as root:
+                    for fname, data in (files or {}).items():
+                        (root / fname).write_bytes(data)
+                stack.enter_context(mount_ext4(image, mnt, read_only))
+            else:
+                pytest.skip(f"no mountable test filesystem: {fuse_missing()}; {loop_missing()}")
+            return mnt, fstype
+
+        yield make
+
+
+def as_stick(mountpoint: Path | None, fstype: str, device: str, label: str) -> Drive:
+    free, packages = inspect_mountpoint(str(mountpoint)) if mountpoint else (None, ())
+    return Drive(
+        device=device,
+        mountpoint=str(mountpoint) if mountpoint else None,
+        label=label,
+        fstype=fstype,
+        size=40 * 1024 * 1024,
+        free=free,
+        is_usb=True,
+        removable=True,
+        packages=packages,
+        mount_command=None if mountpoint else f"udisksctl mount -b {device}",
+    )
+
+
+class Sticks:
+    """What the drive probe would see: the test plugs and unplugs sticks."""
+
+    def __init__(self) -> None:
+        self.plugged: list[tuple[Path | None, str, str, str]] = []
+
+    def __call__(self, show_all: bool) -> list[Drive]:
+        return [as_stick(*s) for s in self.plugged]
+
+
+async def at_write_step(app, package: Path, pilot) -> None:
+    """Open the write step with a built package (what the review step leaves behind)."""
+    app.project = small_project(package.parent)
+    app.project_path = package.parent / "Wave4.bulkenroll.toml"
+    app.built_package = package
+    # From inside the app's own task: widgets composed from the test's task would not
+    # see the running app in their context.
+    app.call_later(app.goto_step, "write")
+    await wait_for(pilot, on(app, "WriteScreen"))
+
+
+async def test_an_inserted_stick_appears_without_a_key_press(tmp_path, package, mount):
+    sticks = Sticks()
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await at_write_step(app, package, pilot)
+        assert "No removable drive found yet" in screen_text(app)
+        mnt, fstype = mount("a")
+        sticks.plugged.append((mnt, fstype, "/dev/sdx1", "FRESH"))
+        await wait_for(pilot, lambda: "FRESH (/dev/sdx1)" in screen_text(app))
+        sticks.plugged.clear()
+        await wait_for(pilot, lambda: "No removable drive found yet" in screen_text(app))
+
+
+async def test_an_unmounted_stick_is_explained_not_written(tmp_path, package):
+    sticks = Sticks()
+    sticks.plugged.append((None, "vfat", "/dev/sdy1", "RAW"))
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await at_write_step(app, package, pilot)
+        assert "udisksctl mount -b /dev/sdy1" in flat_text(app)
+        await pilot.press("w")
+        await pilot.pause()
+        assert "Writing" not in screen_text(app)
+
+
+async def test_old_package_replaced_only_after_yes_then_another_stick(tmp_path, package, mount):
+    old = {"Old-Wave3.ppkg": b"MSWIM\0\0\0 old package"}
+    first, fstype = mount("first", files=old)
+    second, _ = mount("second")
+    sticks = Sticks()
+    sticks.plugged.append((first, fstype, "/dev/sdb1", "FIRST"))
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await at_write_step(app, package, pilot)
+        await pilot.press("w")
+        await wait_for(pilot, on(app, "ConfirmDialog"))
+        await pilot.press("n")  # no: nothing happens
+        await wait_for(pilot, on(app, "WriteScreen"))
+        assert (first / "Old-Wave3.ppkg").exists() and not (first / "Wave4.ppkg").exists()
+
+        await pilot.press("w")
+        await wait_for(pilot, on(app, "ConfirmDialog"))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "Written and verified" in flat_text(app))
+        assert "Removed: Old-Wave3.ppkg" in flat_text(app)
+        assert (first / "Wave4.ppkg").read_bytes() == package.read_bytes()
+        assert not (first / "Old-Wave3.ppkg").exists()
+
+        # The next stick: swap them, the list follows, write again.
+        sticks.plugged[:] = [(second, fstype, "/dev/sdc1", "SECOND")]
+        await wait_for(pilot, lambda: "SECOND (/dev/sdc1)" in screen_text(app))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: "Writing Wave4.ppkg to SECOND" in flat_text(app))
+        await wait_for(pilot, lambda: "Written and verified" in flat_text(app))
+        assert (second / "Wave4.ppkg").read_bytes() == package.read_bytes()
+    for root in (first, second):
+        assert not [n for n in root.iterdir() if n.name.startswith(TEMP_PREFIX)]
+
+
+async def test_a_failed_write_is_reported_and_leaves_the_stick_as_it_was(tmp_path, package, mount):
+    locked, fstype = mount("locked", read_only=True)
+    before = sorted(locked.iterdir())
+    sticks = Sticks()
+    sticks.plugged.append((locked, fstype, "/dev/sdd1", "LOCKED"))
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await at_write_step(app, package, pilot)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: "read-only" in flat_text(app).lower())
+        assert "Written and verified" not in flat_text(app)
+        assert "Traceback" not in screen_text(app)
+        await pilot.press("w")  # the key works again after a failure
+        await wait_for(pilot, lambda: flat_text(app).lower().count("read-only") >= 1)
+    assert sorted(locked.iterdir()) == before
+
+
+async def test_import_a_wcd_customizations_file(tmp_path):
+    project = small_project(tmp_path / "imported")
+    project.package.name = "FromWCD"
+    xml = to_customizations_xml(project).replace(
+        b"</Common>", b"<Start><StartLayout>layout.xml</StartLayout></Start></Common>"
+    )
+    source = tmp_path / "customizations.xml"
+    source.write_bytes(xml)
+    app = create_app(config_dir=tmp_path / "config", today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("i")
+        await wait_for(pilot, on(app, "FilePicker"))
+        await pilot.press("ctrl+u", *str(source), "enter")
+        await wait_for(pilot, on(app, "MessageDialog"))
+        assert "Start/StartLayout" in flat_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        assert "FromWCD" in screen_text(app)
+
+
+async def test_a_damaged_customizations_file_is_one_sentence(tmp_path):
+    source = tmp_path / "broken.xml"
+    source.write_bytes(b"<WindowsCustomizations><PackageConfig>")
+    app = create_app(config_dir=tmp_path / "config", today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("i")
+        await wait_for(pilot, on(app, "FilePicker"))
+        await pilot.press("ctrl+u", *str(source), "enter")
+        await wait_for(pilot, on(app, "MessageDialog"))
+        assert "not well-formed XML" in flat_text(app)
+        assert "Traceback" not in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, on(app, "StartScreen"))
+        assert app.project is None
+
+
+async def test_inspect_a_package_from_the_start_screen(tmp_path):
+    sample = SAMPLES / "iot-adk-enroll.ppkg"
+    app = create_app(config_dir=tmp_path / "config", today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, on(app, "FilePicker"))
+        await pilot.press("ctrl+u", *str(sample), "enter")
+        await wait_for(pilot, on(app, "MessageDialog"))
+        text = flat_text(app)
+        assert "Package iot-adk-enroll.ppkg" in text and "Configuration sources" in text
+        await pilot.press("escape")
+        await wait_for(pilot, on(app, "StartScreen"))
