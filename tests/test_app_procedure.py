@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from app_pilot import no_blink, screen_text, wait_for  # noqa: F401 (fixture)
+from app_pilot import flat_text, no_blink, screen_text, wait_for  # noqa: F401 (fixture)
 from fakes.identity import trusted_identity_server
 from fakes.mounts import fuse_missing, loop_missing, make_ext4, make_fat32, mount_ext4, mount_fat32
 
@@ -143,6 +143,7 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
         assert identity.bprt not in text and "Adm1n-Passw0rd" not in text
         await pilot.press("ctrl+b")
         await wait_for(pilot, lambda: app.built_package is not None)
+        await wait_for(pilot, lambda: f"Package saved: {folder}" in flat_text(app))
         await pilot.press("ctrl+n")
 
         await wait_for(pilot, lambda: type(app.screen).__name__ == "WriteScreen")

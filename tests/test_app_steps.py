@@ -233,3 +233,24 @@ async def test_recent_project_opens_with_its_values(tmp_path):
         await pilot.press("ctrl+n")
         await wait_for(pilot, on(app, "DeviceScreen"))
         assert "KIOSK-%SERIAL%" in screen_text(app)
+
+
+async def test_review_lists_problems_and_warnings_and_builds_only_when_clean(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("ctrl+p", *"Review")
+        await wait_for(pilot, lambda: "Go to step 7: Review & build" in screen_text(app))
+        await pilot.press("enter")
+        await wait_for(pilot, on(app, "ReviewScreen"))
+        text = flat_text(app)
+        missing = rules.check_field(app.project, "entra.bprt", today=TODAY)
+        assert "Cannot build yet" in text and missing in text
+        for warning in rules.warnings(app.project, today=TODAY):
+            assert warning.message in text  # e.g. joining without a local administrator
+        assert "package user can never do MFA" in text
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert app.built_package is None and not list((tmp_path / "p").glob("*.ppkg"))
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert on(app, "ReviewScreen")() and "Build the package first" in flat_text(app)

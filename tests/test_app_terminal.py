@@ -132,3 +132,27 @@ def test_first_pages_in_a_real_terminal(terminal, tmp_path):
     assert 'name = "PC-%RAND:4%"' in saved.read_text() or "PC-%RAND:4%" in saved.read_text()
     recent = Path(tmp_path / "config" / "bulk-enroll" / "recent.json")
     assert str(saved) in recent.read_text()
+
+
+def test_a_dropped_session_keeps_what_was_typed(terminal, tmp_path):
+    folder = tmp_path / "projects" / "kiosk"
+    terminal.wait_for("n New project")
+    terminal.keys("n")
+    terminal.wait_for("Step 1 of 9")
+    terminal.type("Kiosk")
+    terminal.keys("Tab")
+    terminal.type(str(folder))
+    terminal.keys("C-n")
+    terminal.wait_for("Step 2 of 9")
+    terminal.type("KIOSK-%SERIAL%")
+    terminal.wait_for("Example: KIOSK-")
+    saved = folder / "Kiosk.bulkenroll.toml"
+    deadline = time.monotonic() + 20
+    while "KIOSK-%SERIAL%" not in (saved.read_text() if saved.exists() else ""):
+        assert time.monotonic() < deadline, "the typed name was not saved on its own"
+        time.sleep(0.05)
+    terminal.tmux("kill-server")  # the SSH session drops: the terminal goes away
+    from tui.projectfile import load_project
+
+    assert load_project(saved).device.name == "KIOSK-%SERIAL%"
+    assert sorted(p.name for p in folder.iterdir()) == ["Kiosk.bulkenroll.toml"]
