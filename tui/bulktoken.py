@@ -288,7 +288,16 @@ def fetch_bulk_token(
     return token
 
 
-def _poll(session, config, headers, flow_token, on_event, cancel, deadline, interval):
+def _poll(
+    session: requests.Session,
+    config: SignInConfig,
+    headers: dict[str, str],
+    flow_token: str,
+    on_event: EventSink,
+    cancel: CancelToken,
+    deadline: float,
+    interval: float,
+) -> dict[str, Any]:
     attempt = 0
     while True:
         pause = interval if attempt else 0.0  # the first poll goes right after begin

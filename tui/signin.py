@@ -355,7 +355,14 @@ def sign_in(
     return signed_in
 
 
-def _device_code(app, scopes, on_event, cancel, deadline, interval_unit) -> dict:
+def _device_code(
+    app: Any,
+    scopes: Sequence[str],
+    on_event: EventSink,
+    cancel: CancelToken,
+    deadline: float | None,
+    interval_unit: float,
+) -> dict[str, Any]:
     flow = app.initiate_device_flow(scopes=list(scopes))
     if "user_code" not in flow:
         raise sign_in_error(flow)
@@ -384,7 +391,14 @@ def _device_code(app, scopes, on_event, cancel, deadline, interval_unit) -> dict
             raise Cancelled()
 
 
-def _browser(app, scopes, on_event, cancel, deadline, open_browser) -> dict:
+def _browser(
+    app: Any,
+    scopes: Sequence[str],
+    on_event: EventSink,
+    cancel: CancelToken,
+    deadline: float | None,
+    open_browser: Callable[[str], bool],
+) -> dict[str, Any]:
     with _RedirectReceiver() as receiver:
         # form_post keeps the code out of the browser's address bar and history.
         flow = app.initiate_auth_code_flow(
