@@ -150,6 +150,7 @@ class ReviewScreen(StepScreen):
         panel = self.query_one("#build-progress", ProgressPanel)
         panel.reset()
         panel.step(f"Building {self.package_path()}…")
+        self.call_after_refresh(panel.scroll_visible)
         self._build(self.package_path())
 
     @work(thread=True, exclusive=True, group="build", exit_on_error=False)
@@ -190,6 +191,7 @@ class ReviewScreen(StepScreen):
             )
         self.refresh_bindings()
         self.refresh_extras()
+        self.call_after_refresh(self.query_one("#built").scroll_visible)
 
     def action_next(self) -> None:
         if self._building:
