@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--expires",
         required=True,
         metavar="YYYY-MM-DD",
-        help="last day the token is valid: in the future, at most 180 days away",
+        help="date the token expires: after today, at most 180 days away",
     )
     parser.add_argument(
         "--project", metavar="FILE", help="project file to store the token into (owner-only)"
