@@ -254,3 +254,14 @@ async def test_review_lists_problems_and_warnings_and_builds_only_when_clean(app
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert on(app, "ReviewScreen")() and "Build the package first" in flat_text(app)
+
+
+async def test_advanced_owner_type_and_rank_with_keys(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        await pilot.press("tab", "tab", "tab", "enter")  # open "Advanced"
+        await pilot.press("tab", "enter", "up", "enter")  # owner type: one up from ITAdmin
+        assert app.project.package.owner_type == "MobileOperator"
+        await pilot.press("tab", "ctrl+u", *"1x50")  # only digits, at most two
+        assert app.project.package.rank == 15

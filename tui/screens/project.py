@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Collapsible, Select
+from textual.widgets import Collapsible, Label, Select
 
 from tui.errors import UserError
 from tui.model import OwnerType
@@ -43,6 +43,7 @@ class ProjectScreen(StepScreen):
             id="description",
         )
         with Collapsible(title="Advanced: owner type, rank, version", id="advanced"):
+            yield Label("Owner type (with the rank, decides which package wins a conflict)")
             yield Select(
                 [(o.value, o) for o in OwnerType],
                 value=p.package.owner_type,
