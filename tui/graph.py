@@ -253,16 +253,6 @@ def _graph_error(response: requests.Response, path: str) -> GraphError:
     return GraphError(response.status_code, code or response.reason or "", message, path)
 
 
-def _no_hidden_retries(session: requests.Session) -> None:
-    """urllib3 would retry a 429/503 itself, sleeping Retry-After where we cannot cancel or
-    bound it; keep its one connection retry only."""
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    retry = Retry(total=1, read=False, status=0, respect_retry_after_header=False)
-    session.mount("https://", HTTPAdapter(max_retries=retry))
-
-
 def graph_sign_in_config(
     authority: str | None = None,
     client_id: str | None = None,
@@ -306,7 +296,6 @@ def connect(
     except BaseException:
         session.close()
         raise
-    _no_hidden_retries(session)
     return GraphClient(
         root,
         result.access_token,

@@ -106,6 +106,7 @@ def open_session(config: SignInConfig) -> requests.Session:
     """One HTTP session for msal and the bulk calls, so both honour proxy and CA bundle."""
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
 
     verify = resolve_ca_bundle(config.ca_bundle, os.environ)
     proxies = {"http": config.proxy, "https": config.proxy} if config.proxy else None
@@ -122,7 +123,10 @@ def open_session(config: SignInConfig) -> requests.Session:
             return super().request(method, url, **kwargs)
 
     session = _Session()
-    adapter = HTTPAdapter(max_retries=1)  # one retry on connection setup, as msal's own
+    # One retry on connection setup, as msal's own. Never on a 429/503: urllib3 would sleep
+    # for Retry-After itself, where a cancel or our deadlines cannot reach it.
+    retry = Retry(total=1, read=False, status=0, respect_retry_after_header=False)
+    adapter = HTTPAdapter(max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
