@@ -57,7 +57,7 @@ class StepCommands(Provider):
 
 
 class BulkEnrollApp(App[None]):
-    CSS_PATH = STYLES / "app.tcss"
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "tenant.tcss"]
     TITLE = "bulk-enroll"
     COMMANDS = App.COMMANDS | {StepCommands}
     BINDINGS = [
@@ -77,6 +77,8 @@ class BulkEnrollApp(App[None]):
         identity: Any = None,
         token_options: dict[str, Any] | None = None,
         open_path: Path | None = None,
+        graph_identity: Any = None,
+        graph_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.config_dir = config_dir or default_config_dir()
@@ -84,6 +86,11 @@ class BulkEnrollApp(App[None]):
         self.drive_source = drive_source
         self.identity = identity  # a tui.signin.SignInConfig; None: Microsoft's cloud
         self.token_options = token_options or {}  # extra fetch_bulk_token arguments
+        # Microsoft Graph checks: a SignInConfig (None: tui.graph.graph_sign_in_config()),
+        # extra run_readiness/verify_enrollment arguments, the last readiness results.
+        self.graph_identity = graph_identity
+        self.graph_options = graph_options or {}
+        self.tenant_checks: list[Any] = []
         self.project: Project | None = None
         self.project_path: Path | None = None
         self.built_package: Path | None = None
@@ -250,11 +257,14 @@ def create_app(
     identity: Any = None,
     token_options: dict[str, Any] | None = None,
     open_path: Path | None = None,
+    graph_identity: Any = None,
+    graph_options: dict[str, Any] | None = None,
 ) -> BulkEnrollApp:
     """The app, with what tests replace: config folder, date, drives, identity service.
 
     ``drive_source(show_all)`` lists the drives (default: this machine's); ``identity``
-    is a ``tui.signin.SignInConfig``; ``token_options`` go to ``fetch_bulk_token``.
+    is a ``tui.signin.SignInConfig``; ``token_options`` go to ``fetch_bulk_token``;
+    ``graph_identity``/``graph_options`` likewise for the Microsoft Graph checks.
     """
     return BulkEnrollApp(
         config_dir=config_dir,
@@ -263,6 +273,8 @@ def create_app(
         identity=identity,
         token_options=token_options,
         open_path=open_path,
+        graph_identity=graph_identity,
+        graph_options=graph_options,
     )
 
 
