@@ -64,6 +64,7 @@ class AccountsScreen(StepScreen):
     STEP = "accounts"
     FIELDS = ("entra", "domain", "local_users")
     BINDINGS = [
+        Binding("ctrl+l", "check_tenant", "Check tenant"),
         Binding("ctrl+t", "get_token", "Get bulk token"),
         Binding("ctrl+g", "cancel_token", "Cancel sign-in"),
     ]
@@ -209,11 +210,16 @@ class AccountsScreen(StepScreen):
         return self._cancel is not None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "get_token":
+        if action in ("get_token", "check_tenant"):
             return self.project.join == JoinKind.ENTRA and not self.token_running
         if action == "cancel_token":
             return self.token_running
         return True
+
+    def action_check_tenant(self) -> None:
+        from tui.screens.tenant import TenantScreen
+
+        self.app.push_screen(TenantScreen())
 
     def action_get_token(self) -> None:
         if self.token_running or self.project.join != JoinKind.ENTRA:
