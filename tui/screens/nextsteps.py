@@ -39,6 +39,7 @@ class NextStepsScreen(StepScreen):
     BINDINGS = [
         Binding("ctrl+n", "home", "Start screen"),
         Binding("escape", "back", "Back"),
+        Binding("ctrl+l", "verify", "Verify enrollment"),
     ]
 
     def compose_form(self) -> ComposeResult:
@@ -47,6 +48,16 @@ class NextStepsScreen(StepScreen):
             "\n".join(f"{n}. {text}" for n, text in enumerate(next_steps(self.project), 1)),
             markup=False,
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "verify":
+            return self.project.join == JoinKind.ENTRA
+        return True
+
+    def action_verify(self) -> None:
+        from tui.screens.tenant import EnrollmentScreen
+
+        self.app.push_screen(EnrollmentScreen())
 
     def action_home(self) -> None:
         self.app.save_now()  # type: ignore[attr-defined]

@@ -82,7 +82,10 @@ class BuildProgress(Message):
 class ReviewScreen(StepScreen):
     STEP = "review"
     FIELDS = ()
-    BINDINGS = [Binding("ctrl+b", "build", "Build package")]
+    BINDINGS = [
+        Binding("ctrl+b", "build", "Build package"),
+        Binding("ctrl+l", "check_tenant", "Check tenant"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,6 +120,10 @@ class ReviewScreen(StepScreen):
         notes = [w.message for w in warnings(p, today=self.today)]
         if p.join == JoinKind.ENTRA:
             notes.append(MFA_NOTE)
+            if self.app.tenant_checks:  # type: ignore[attr-defined]
+                from tui.screens.tenant import readiness_notes
+
+                notes += readiness_notes(self.app.tenant_checks)  # type: ignore[attr-defined]
         self.query_one("#warnings", Static).update(
             "\nPlease note:\n" + "\n".join(f"• {n}" for n in notes) if notes else ""
         )
@@ -134,7 +141,14 @@ class ReviewScreen(StepScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "build":
             return not self._building
+        if action == "check_tenant":
+            return self.project.join == JoinKind.ENTRA and not self._building
         return True
+
+    def action_check_tenant(self) -> None:
+        from tui.screens.tenant import TenantScreen
+
+        self.app.push_screen(TenantScreen(), lambda _: self.refresh_extras())
 
     def action_build(self) -> None:
         from tui.rules import validate
