@@ -204,7 +204,7 @@ class BulkEnrollApp(App[None]):
 
         path = self.project_file()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             save_project(self.project, path)
         except (OSError, UserError) as exc:
             message = exc.message if isinstance(exc, UserError) else exc.strerror
