@@ -263,7 +263,9 @@ class GraphScreen(Screen):
         self.result = None
         for row in self.query(CheckRow):
             row.waiting()
-        self.query_one("#graph-notes", Static).update("")
+        notes = self.query_one("#graph-notes", Static)
+        notes.update("")
+        notes.display = False
         self._status("Starting the sign-in to Microsoft Graph…")
         self._cancel = CancelToken()
         self.refresh_bindings()
@@ -310,6 +312,7 @@ class GraphScreen(Screen):
                 notes = self.query_one("#graph-notes", Static)
                 line = f"Throttled: waited {seconds:g} s as Microsoft Graph asked ({path})."
                 notes.update("\n".join(filter(None, [str(notes.content), line])))
+                notes.display = True
 
     def _progress(self, name: str) -> str:
         names = list(self.rows())
