@@ -126,7 +126,7 @@ class Field(Vertical):
 class SecretField(Field):
     """A password-style field: drawn as bullets until the reveal key is pressed."""
 
-    BINDINGS = [Binding("ctrl+r", "reveal", "Reveal/hide")]
+    BINDINGS = [Binding("ctrl+r", "reveal", "Reveal")]
 
     def __init__(self, label: str, field: str, value: str, **kwargs) -> None:
         super().__init__(label, field, value, password=True, **kwargs)
