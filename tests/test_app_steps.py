@@ -135,7 +135,7 @@ async def test_bulk_token_sign_in_can_be_cancelled_and_the_ui_keeps_answering(tm
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: "Cancelled before it finished." in flat_text(app))
         assert app.project.entra.bprt == ""
-        assert "^t Get token" in screen_text(app)  # offered again
+        assert "^t Get bulk token" in screen_text(app)  # offered again
         await app.workers.wait_for_complete()
         settled = len(identity.calls_to("/token"))
         await pilot.pause(0.2)

@@ -65,7 +65,7 @@ class AccountsScreen(StepScreen):
     FIELDS = ("entra", "domain", "local_users")
     BINDINGS = [
         Binding("ctrl+l", "check_tenant", "Check tenant"),
-        Binding("ctrl+t", "get_token", "Get token"),
+        Binding("ctrl+t", "get_token", "Get bulk token"),
         Binding("ctrl+g", "cancel_token", "Cancel sign-in"),
     ]
 
