@@ -91,6 +91,10 @@ async def test_esc_goes_back_without_losing_what_was_typed(app, tmp_path):
         await wait_for(pilot, on(app, "NetworkScreen"))
         await pilot.press("enter")  # Wi-Fi again: what was typed comes back
         assert app.project.wifi.ssid == "Office" and app.project.wifi.key == "wifi-secret-key"
+        await pilot.press("right", "enter")  # open network: no key in the project
+        assert app.project.wifi.security == "Open" and app.project.wifi.key == ""
+        await pilot.press("left", "enter")  # back to WPA2: the key is there again
+        assert app.project.wifi.key == "wifi-secret-key"
         await pilot.press("escape")
         await wait_for(pilot, on(app, "DeviceScreen"))
         await pilot.press("escape", "escape")

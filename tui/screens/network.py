@@ -70,9 +70,15 @@ class NetworkScreen(StepScreen):
             return
         wifi = self._wifi_for_form()
         wifi.security = WifiSecurity(key)
+        stash = self.app.stash  # type: ignore[attr-defined]
+        key_input = self.query_one("#wifi-key", SecretField).input
         if wifi.security == WifiSecurity.OPEN:
-            wifi.key = ""
-            self.query_one("#wifi-key", SecretField).input.value = ""
+            # An open network has no key; keep the typed one aside in case of a slip.
+            if wifi.key:
+                stash["wifi_key"] = wifi.key
+            key_input.value = ""
+        elif not wifi.key and stash.get("wifi_key"):
+            key_input.value = stash.pop("wifi_key")
         self.project.wifi = wifi
 
     def refresh_extras(self) -> None:
