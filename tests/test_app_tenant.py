@@ -321,6 +321,8 @@ async def test_verification_lists_the_package_users_devices_and_token_days(graph
         await pilot.press("end")
         await pilot.pause()
         assert "PC-0002: Entra joined" in flat_text(app)
+        for secret in ("fake-bprt", "fake-access-", "correct horse", "Adm1n"):
+            assert secret not in flat_text(app)
 
 
 async def test_verification_flags_devices_the_procedure_says_to_look_at(graph, tmp_path):
@@ -372,3 +374,41 @@ async def test_results_screen_snapshot(graph, tmp_path, snapshot, no_blink):  # 
         await check_tenant(pilot)
         assert "Traceback" not in screen_text(app)
         assert app.export_screenshot(title="tenant_readiness") == snapshot
+
+
+async def test_a_declined_sign_in_is_one_sentence_and_nothing_is_checked(graph, tmp_path):
+    graph.identity.token_script = [{"error": "authorization_declined", "error_description": ""}]
+    app = make_app(graph, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        await goto(pilot, "4: Accounts", "AccountsScreen")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: "declined" in status_line(app))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert status_line(app) == "The sign-in was declined: run it again and approve the request."
+        assert app.screen.query_one("#graph-status").has_class("-failed")
+        assert {row.status_text for row in rows(app).values()} == {"· waiting"}
+        assert graph.requests == [] and app.tenant_checks == []
+        assert "Traceback" not in screen_text(app)
+
+
+async def test_verification_without_a_package_user_says_to_get_the_token_first(graph, tmp_path):
+    path = tmp_path / "Fleet.bulkenroll.toml"
+    project = entra_project(graph.tenant, tmp_path)
+    project.entra.package_user = project.entra.token_package_id = project.entra.bprt = ""
+    save_project(project, path)
+    app = create_app(
+        config_dir=tmp_path / "config",
+        today=TODAY,
+        open_path=path,
+        graph_identity=graph.sign_in_config(),
+        graph_options={"graph_url": graph.graph_url},
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        await goto(pilot, "9: Next steps", "NextStepsScreen")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: "no package user is known" in status_line(app))
+        assert "get the bulk token first" in status_line(app)
+        assert graph.identity.calls == []  # refused before any sign-in

@@ -9,7 +9,7 @@ cancel with Ctrl+G or Esc. The sign-in settings come from the app (``graph_ident
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from textual import work
@@ -25,7 +25,9 @@ from tui.enrollment import DEVICES, PACKAGE_USER, TOKEN, DeviceInfo, EnrollmentR
 from tui.errors import UserError
 from tui.graph import Waiting
 from tui.readiness import CHECK_NAMES, Check, Checked, Checking, Status
-from tui.signin import CancelToken, SignedIn, WaitingForSignIn
+from tui.signin import CancelToken, SignedIn, SignInConfig, WaitingForSignIn
+
+EventSink = Callable[[object], None]
 
 STATUS_LABELS = {
     Status.PASS: "✓ pass",
@@ -228,7 +230,7 @@ class GraphScreen(Screen):
 
     # --- what the subclasses do -------------------------------------------------------
 
-    def call_graph(self, config: Any, on_event: Any, cancel: CancelToken) -> Any:
+    def call_graph(self, config: SignInConfig, on_event: EventSink, cancel: CancelToken) -> Any:
         raise NotImplementedError
 
     def show_result(self, result: Any) -> None:
@@ -359,7 +361,9 @@ class TenantScreen(GraphScreen):
     )
     ROWS = CHECK_NAMES
 
-    def call_graph(self, config: Any, on_event: Any, cancel: CancelToken) -> list[Check]:
+    def call_graph(
+        self, config: SignInConfig, on_event: EventSink, cancel: CancelToken
+    ) -> list[Check]:
         from tui.readiness import run_readiness
 
         return run_readiness(config, on_event=on_event, cancel=cancel, **self.graph_options())
@@ -385,7 +389,9 @@ class EnrollmentScreen(GraphScreen):
         yield Static("", id="enroll-summary", markup=False)
         yield Vertical(id="devices")
 
-    def call_graph(self, config: Any, on_event: Any, cancel: CancelToken) -> EnrollmentReport:
+    def call_graph(
+        self, config: SignInConfig, on_event: EventSink, cancel: CancelToken
+    ) -> EnrollmentReport:
         from tui.enrollment import verify_enrollment
 
         app = self.app
