@@ -10,11 +10,7 @@ UI_PARTS = {"app.py", "screens", "widgets"}
 
 
 def _core_modules() -> list[Path]:
-    return [
-        p
-        for p in TUI.rglob("*.py")
-        if p.relative_to(TUI).parts[0] not in UI_PARTS
-    ]
+    return [p for p in TUI.rglob("*.py") if p.relative_to(TUI).parts[0] not in UI_PARTS]
 
 
 def _imports(path: Path) -> set[str]:
