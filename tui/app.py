@@ -11,6 +11,7 @@ typed. Changes are saved automatically (atomically) about once a second.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,16 @@ from tui.model import Project
 from tui.recent import default_config_dir, remember
 from tui.screens.steps import STEP_IDS, STEPS, step
 
-STYLES = Path(__file__).resolve().parent.parent / "styles"
+
+def _styles_folder() -> Path:
+    """styles/ beside tui/ in a checkout or an editable install; in a wheel install, where
+    pyproject.toml's data-files put it (<prefix>/share/bulk-enroll/styles)."""
+    beside = Path(__file__).resolve().parent.parent / "styles"
+    installed = Path(sys.prefix) / "share" / "bulk-enroll" / "styles"
+    return beside if beside.is_dir() else installed
+
+
+STYLES = _styles_folder()
 AUTOSAVE_SECONDS = 1.0
 
 
