@@ -182,7 +182,8 @@ class WriteScreen(StepScreen):
                 answered,
             )
             return
-        self._start_write(d, package, replace=package.name in d.packages)
+        # Only a package of the same name (FAT is case-insensitive) is there: rewrite it.
+        self._start_write(d, package, replace=len(others) < len(d.packages))
 
     def _start_write(self, drive, package: Path, *, replace: bool) -> None:
         self._writing = True
