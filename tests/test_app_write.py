@@ -172,6 +172,23 @@ async def test_old_package_replaced_only_after_yes_then_another_stick(tmp_path, 
         assert not [n for n in root.iterdir() if n.name.startswith(TEMP_PREFIX)]
 
 
+async def test_same_package_in_other_case_on_fat_is_rewritten_without_asking(
+    tmp_path, package, mount
+):
+    """FAT names are case-insensitive: WAVE4.PPKG on the stick is this package, not another."""
+    stick, fstype = mount("again", files={"WAVE4.PPKG": b"MSWIM\0\0\0 an older build"})
+    sticks = Sticks()
+    sticks.plugged.append((stick, fstype, "/dev/sde1", "AGAIN"))
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await at_write_step(app, package, pilot)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: "Written and verified" in flat_text(app))
+        assert not on(app, "ConfirmDialog")()
+    [written] = [n for n in stick.iterdir() if n.name.casefold() == "wave4.ppkg"]
+    assert written.read_bytes() == package.read_bytes()
+
+
 async def test_a_failed_write_is_reported_and_leaves_the_stick_as_it_was(tmp_path, package, mount):
     locked, fstype = mount("locked", read_only=True)
     before = sorted(locked.iterdir())
