@@ -20,6 +20,7 @@ from tui.signin import (
     TimedOut,
     WaitingForBrowser,
     WaitingForSignIn,
+    authority_for,
     check_authority,
     resolve_ca_bundle,
     sign_in,
@@ -254,6 +255,23 @@ def test_check_authority_accepts(given, expected):
 def test_check_authority_rejects(bad):
     with pytest.raises(UserError):
         check_authority(bad)
+
+
+@pytest.mark.parametrize(
+    ("explicit", "project", "expected"),
+    [
+        ("https://a.example/t", "https://login.microsoftonline.us/x", "https://a.example/t"),
+        (
+            None,
+            "https://login.microsoftonline.us/contoso.us",
+            "https://login.microsoftonline.us/organizations",
+        ),
+        (None, "", None),
+        (None, "not a url", None),
+    ],
+)
+def test_authority_for_prefers_the_option_then_the_projects_login_host(explicit, project, expected):
+    assert authority_for(explicit, project) == expected
 
 
 def test_for_cloud_builds_national_cloud_authority():

@@ -87,6 +87,17 @@ def check_authority(authority: str) -> str:
     return f"https://{parts.netloc}/{tenant}"
 
 
+def authority_for(explicit: str | None, project_authority: str | None) -> str | None:
+    """--authority, else the project's login host with the organizations tenant."""
+    if explicit:
+        return explicit
+    if project_authority:
+        host = urlsplit(project_authority).netloc
+        if host:
+            return f"https://{host}/{DEFAULT_TENANT}"
+    return None
+
+
 def resolve_ca_bundle(explicit: str | None, environ: Mapping[str, str]) -> str | bool:
     """The CA bundle to verify TLS with: explicit, then the usual variables, else built-in."""
     for candidate in (

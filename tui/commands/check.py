@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-from urllib.parse import urlsplit
 
 NAME = "check"
 HELP = "Check that the Entra ID tenant is ready for bulk enrollment (signs in to Microsoft Graph)."
@@ -49,20 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_graph_arguments(parser)
 
 
-def authority_for(explicit: str | None, project_authority: str | None) -> str | None:
-    """--authority, else the project's login host with the organizations tenant."""
-    if explicit:
-        return explicit
-    if project_authority:
-        host = urlsplit(project_authority).netloc
-        if host:
-            return f"https://{host}/organizations"
-    return None
-
-
 def sign_in_config(args: argparse.Namespace, project_authority: str | None = None):
     from tui.graph import graph_sign_in_config
-    from tui.signin import check_authority
+    from tui.signin import authority_for, check_authority
 
     authority = authority_for(args.authority, project_authority)
     if authority:

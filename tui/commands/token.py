@@ -97,13 +97,13 @@ def print_progress(event: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tui.bulktoken import check_expiry, fetch_bulk_token
-    from tui.commands.check import authority_for
     from tui.errors import UserError
     from tui.signin import (
         DEFAULT_AUTHORITY,
         DEFAULT_CLIENT_ID,
         CancelToken,
         SignInConfig,
+        authority_for,
         check_authority,
     )
 
