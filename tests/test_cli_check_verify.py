@@ -152,6 +152,13 @@ def test_a_bad_authority_is_one_sentence(graph):
     assert "authority" in line
 
 
+@pytest.mark.parametrize("seconds", ["0", "-5", "nan"])
+def test_a_timeout_that_is_not_above_zero_is_one_sentence(graph, seconds):
+    line = one_sentence_error(cli("check", *on_fake(graph), "--timeout", seconds))
+    assert "--timeout" in line
+    assert graph.identity.calls == []
+
+
 def test_an_untrusted_certificate_is_one_sentence(graph, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     line = one_sentence_error(cli("check", *on_fake(graph)))

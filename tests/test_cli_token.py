@@ -158,6 +158,7 @@ def test_ctrl_c_while_waiting_for_sign_in(identity, tmp_path):
         (["--expires", EXPIRES.isoformat()], "--project"),
         (["--expires", EXPIRES.isoformat(), "--project", "/nonexistent/p.toml"], "does not exist"),
         (["--expires", EXPIRES.isoformat(), "--json", "--timeout", "0"], "--timeout"),
+        (["--expires", EXPIRES.isoformat(), "--json", "--timeout", "nan"], "--timeout"),
         (["--expires", EXPIRES.isoformat(), "--json", "--ca-bundle", "/nope.pem"], "CA bundle"),
     ],
 )

@@ -98,6 +98,13 @@ def authority_for(explicit: str | None, project_authority: str | None) -> str | 
     return None
 
 
+def check_timeout(seconds: float) -> float:
+    """The --timeout of a sign-in command; NaN is refused too (a NaN deadline never passes)."""
+    if not seconds > 0:
+        raise UserError("--timeout: give a number of seconds above 0.")
+    return seconds
+
+
 def resolve_ca_bundle(explicit: str | None, environ: Mapping[str, str]) -> str | bool:
     """The CA bundle to verify TLS with: explicit, then the usual variables, else built-in."""
     for candidate in (

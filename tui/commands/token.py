@@ -105,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
         SignInConfig,
         authority_for,
         check_authority,
+        check_timeout,
     )
 
     if not args.project and not args.json:
         raise UserError("Give --project FILE to store the token, or --json to print it.")
-    if args.timeout <= 0:
-        raise UserError("--timeout: give a number of seconds above 0.")
+    check_timeout(args.timeout)
     expires = parse_expires(args.expires)
     check_expiry(expires, date.today())
     project = None
