@@ -5,6 +5,8 @@ import re
 import socket
 import threading
 import time
+from dataclasses import replace
+from datetime import datetime
 
 import pytest
 import requests
@@ -22,6 +24,7 @@ from tui.signin import (
     WaitingForSignIn,
     authority_for,
     check_authority,
+    event_text,
     resolve_ca_bundle,
     sign_in,
 )
@@ -272,6 +275,17 @@ def test_check_authority_rejects(bad):
 )
 def test_authority_for_prefers_the_option_then_the_projects_login_host(explicit, project, expected):
     assert authority_for(explicit, project) == expected
+
+
+def test_event_text_words_each_sign_in_event_and_nothing_else():
+    waiting = WaitingForSignIn("ABC123", "https://microsoft.com/devicelogin", "", datetime.now())
+    assert event_text(waiting) == (
+        "To sign in, open https://microsoft.com/devicelogin and enter the code ABC123."
+    )
+    assert event_text(replace(waiting, message="Entra's own words.")) == "Entra's own words."
+    assert event_text(WaitingForBrowser("https://x/authorize")).endswith("https://x/authorize")
+    assert event_text(SignedIn("")) == "Signed in as an unnamed account."
+    assert event_text(object()) is None
 
 
 def test_for_cloud_builds_national_cloud_authority():

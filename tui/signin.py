@@ -218,6 +218,20 @@ class SignInResult:
 EventSink = Callable[[object], None]
 
 
+def event_text(event: object) -> str | None:
+    """A sign-in event in words for the command line; None for any other event."""
+    match event:
+        case WaitingForSignIn():
+            return event.message or (
+                f"To sign in, open {event.verification_uri} and enter the code {event.user_code}."
+            )
+        case WaitingForBrowser():
+            return f"Sign in in the web browser; if none opened, visit {event.auth_uri}"
+        case SignedIn():
+            return f"Signed in as {event.username or 'an unnamed account'}."
+    return None
+
+
 # --- errors -------------------------------------------------------------------------
 
 SIGN_IN_ADVICE = {

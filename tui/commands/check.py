@@ -63,23 +63,16 @@ def print_progress(event: object) -> None:
     """Sign-in and check progress on standard error (standard output stays for results)."""
     from tui.graph import Waiting
     from tui.readiness import Checking
-    from tui.signin import SignedIn, WaitingForSignIn
+    from tui.signin import event_text
 
-    if isinstance(event, WaitingForSignIn):
-        text = event.message or (
-            f"To sign in, open {event.verification_uri} and enter the code {event.user_code}."
-        )
-        print(text, file=sys.stderr, flush=True)
-    elif isinstance(event, SignedIn):
-        print(f"Signed in as {event.username or 'an unnamed account'}.", file=sys.stderr)
-    elif isinstance(event, Checking):
-        print(f"Checking {event.name}...", file=sys.stderr, flush=True)
+    if isinstance(event, Checking):
+        text = f"Checking {event.name}..."
     elif isinstance(event, Waiting):
-        print(
-            f"Microsoft Graph asks to wait {event.seconds:g} s before the next request...",
-            file=sys.stderr,
-            flush=True,
-        )
+        text = f"Microsoft Graph asks to wait {event.seconds:g} s before the next request..."
+    else:
+        text = event_text(event)
+    if text:
+        print(text, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

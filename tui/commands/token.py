@@ -74,25 +74,18 @@ def parse_expires(text: str) -> date:
 def print_progress(event: object) -> None:
     """Progress on standard error; standard output stays for the JSON answer."""
     from tui.bulktoken import CreatingPackageUser, Done, Polling
-    from tui.signin import SignedIn, WaitingForBrowser, WaitingForSignIn
+    from tui.signin import event_text
 
-    if isinstance(event, WaitingForSignIn):
-        text = event.message or (
-            f"To sign in, open {event.verification_uri} and enter the code {event.user_code}."
-        )
-    elif isinstance(event, WaitingForBrowser):
-        text = f"Sign in in the web browser; if none opened, visit {event.auth_uri}"
-    elif isinstance(event, SignedIn):
-        text = f"Signed in as {event.username or 'an unnamed account'}."
-    elif isinstance(event, CreatingPackageUser):
+    if isinstance(event, CreatingPackageUser):
         text = f"Creating the package user package_{event.package_id}…"
     elif isinstance(event, Polling) and event.attempt == 1:
         text = "Waiting for Entra ID to issue the bulk token…"
     elif isinstance(event, Done):
         text = f"Bulk token issued for {event.package_user or 'the package user'}."
     else:
-        return
-    print(text, file=sys.stderr, flush=True)
+        text = event_text(event)
+    if text:
+        print(text, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
