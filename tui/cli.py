@@ -7,10 +7,14 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import tui.commands
 from tui import __version__
 from tui.errors import UserError
+
+if TYPE_CHECKING:
+    from tui.rules import Problem
 
 
 def _command_modules():
@@ -32,6 +36,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         module.add_arguments(p)
         handlers[module.NAME] = module.run
     return parser, handlers
+
+
+def report_problems(problems: Sequence[Problem]) -> int:
+    """A subcommand's validation problems: one is a UserError, several are printed one a line."""
+    if len(problems) == 1:
+        raise UserError(problems[0].message)
+    for problem in problems:
+        print(f"bulk-enroll: {problem.message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,18 +42,14 @@ def _warn(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tui import package, rules
-    from tui.errors import UserError
+    from tui.cli import report_problems
 
     stamp = _timestamp(args.timestamp)
     _refuse_overwriting_source(args.source, args.output)
     project = _load_source(args.source, drop_unknown=args.drop_unknown)
     problems = rules.validate(project, today=stamp.date(), for_build=True)
-    if len(problems) == 1:
-        raise UserError(problems[0].message)
     if problems:
-        for problem in problems:
-            print(f"bulk-enroll: {problem.message}", file=sys.stderr)
-        return 2
+        return report_problems(problems)
     for warning in rules.warnings(project, today=stamp.date()):
         _warn(warning.message)
 

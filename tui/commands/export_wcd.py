@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 NAME = "export-wcd"
 HELP = (
@@ -21,19 +20,15 @@ def run(args: argparse.Namespace) -> int:
     from datetime import date
     from pathlib import Path
 
+    from tui.cli import report_problems
     from tui.customizations import export_wcd
-    from tui.errors import UserError
     from tui.projectfile import load_project
     from tui.rules import validate
 
     project = load_project(args.project)
     problems = validate(project, today=date.today(), for_build=False)
-    if len(problems) == 1:
-        raise UserError(problems[0].message)
     if problems:
-        for problem in problems:
-            print(f"bulk-enroll: {problem.message}", file=sys.stderr)
-        return 2
+        return report_problems(problems)
     for path in export_wcd(project, Path(args.directory)):
         print(path)
     return 0
