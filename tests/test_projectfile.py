@@ -29,6 +29,14 @@ def test_round_trip_keeps_every_field_and_secret(tmp_path, path):
     assert TOKEN in text and "Join-Pa55" in text and "correct horse battery" in text
 
 
+def test_repr_of_a_project_shows_no_secret(tmp_path):
+    project = full_project(tmp_path)
+    text = repr(project)
+    assert "Contoso Guest" in text and "fieldadmin" in text  # the rest is still shown
+    for secret in (TOKEN, "correct horse battery", "Join-Pa55", "Adm1n-Pa55"):
+        assert secret not in text
+
+
 def test_round_trip_of_awkward_text(tmp_path, path):
     project = full_project(tmp_path)
     project.package.description = 'quote " backslash \\ tab \t newline \n cr \r del \x7f émoji 🎉'

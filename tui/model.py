@@ -67,7 +67,7 @@ class Device:
 class Wifi:
     ssid: str = ""
     security: WifiSecurity = WifiSecurity.WPA2_PERSONAL
-    key: str = ""  # secret
+    key: str = field(default="", repr=False)  # secret
     auto_connect: bool = True
     hidden: bool = False
 
@@ -75,7 +75,7 @@ class Wifi:
 @dataclass(slots=True)
 class EntraJoin:
     authority: str = DEFAULT_AUTHORITY
-    bprt: str = ""  # secret: the bulk token
+    bprt: str = field(default="", repr=False)  # secret: the bulk token
     expires: date | None = None
     package_user: str = ""  # package_<pid>@<domain>, where known
     token_package_id: str = ""  # the pid sent to bulkaadjtoken/begin
@@ -85,14 +85,14 @@ class EntraJoin:
 class DomainJoin:
     domain: str = ""
     account: str = ""
-    password: str = ""  # secret
+    password: str = field(default="", repr=False)  # secret
     ou: str = ""
 
 
 @dataclass(slots=True)
 class LocalUser:
     name: str = ""
-    password: str = ""  # secret
+    password: str = field(default="", repr=False)  # secret
     group: str = "Administrators"
 
 
