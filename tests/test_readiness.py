@@ -16,7 +16,7 @@ from fakes.graph import (
     ready_tenant,
 )
 
-from tui.graph import READINESS_PERMISSIONS, Waiting
+from tui.graph import READINESS_PERMISSIONS, GraphError, Waiting
 from tui.readiness import (
     CHECK_NAMES,
     CONDITIONAL_ACCESS,
@@ -35,6 +35,7 @@ from tui.readiness import (
     join_check,
     license_check,
     mdm_scope_check,
+    not_checked,
     quota_check,
     render_checks,
     run_readiness,
@@ -147,6 +148,17 @@ def test_selected_users_without_me_fails_naming_the_error_it_prevents():
     policy = join_policy("enumeratedDeviceRegistrationMembership", users=["x"], groups=["g"])
     check = join_check(policy, user_id=ME, member_of={"other"})
     assert check.status is Status.FAIL and "AADSTS240001" in check.reason
+
+
+def test_not_checked_names_the_rights_or_graphs_answer():
+    forbidden = not_checked(LICENSE, GraphError(403, "Authorization_RequestDenied", "no", "/x"))
+    assert (
+        forbidden.status is Status.NOT_CHECKED and "LicenseAssignment.Read.All" in forbidden.reason
+    )
+    busy = not_checked(LICENSE, GraphError(503, "ServiceUnavailable", "busy", "/x"))
+    assert busy.status is Status.NOT_CHECKED
+    assert busy.reason == "Not checked: Microsoft Graph answered 503 ServiceUnavailable."
+    assert busy.fix == "Try again later, or check it in the Entra admin center."
 
 
 def test_selected_groups_with_unreadable_membership_is_not_checked():

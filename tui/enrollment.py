@@ -15,7 +15,7 @@ from urllib.parse import quote
 from tui.errors import UserError
 from tui.graph import VERIFY_PERMISSIONS, GraphClient, GraphError, connect
 from tui.model import Project
-from tui.readiness import INTUNE_APP_ID, Check, Checked, Checking, Status
+from tui.readiness import INTUNE_APP_ID, Check, Checked, Checking, Status, unanswered
 from tui.signin import CancelToken, SignInConfig
 
 PACKAGE_USER = "Package user"
@@ -323,9 +323,4 @@ def _unreadable(name: str, error: GraphError, permission: str) -> Check:
             "the Global Reader role).",
             "Sign in with a Global Reader, or check Entra ID > Devices by hand.",
         )
-    return Check(
-        name,
-        Status.NOT_CHECKED,
-        f"Not checked: Microsoft Graph answered {error.status} {error.code}".rstrip() + ".",
-        "Try again later, or check Entra ID > Devices by hand.",
-    )
+    return unanswered(name, error, "check Entra ID > Devices by hand")

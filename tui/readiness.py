@@ -94,11 +94,16 @@ def not_checked(name: str, error: GraphError | None = None) -> Check:
             f"Sign in with an account that has {NEEDS[name]}, or check it in the Entra admin "
             "center.",
         )
+    return unanswered(name, error, "check it in the Entra admin center")
+
+
+def unanswered(name: str, error: GraphError, by_hand: str) -> Check:
+    """Graph failed for a reason other than rights (throttled, down): try again or look by hand."""
     return Check(
         name,
         Status.NOT_CHECKED,
         f"Not checked: Microsoft Graph answered {error.status} {error.code}".rstrip() + ".",
-        "Try again later, or check it in the Entra admin center.",
+        f"Try again later, or {by_hand}.",
     )
 
 
