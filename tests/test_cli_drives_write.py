@@ -18,7 +18,7 @@ from fakes import mounts
 from test_usbwrite import MB, Stick, make_package, needs_fuse, needs_loop, remounted_listing
 
 from tui import drives
-from tui.cli import main
+from tui.cli import main, table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
 
@@ -62,6 +62,15 @@ def lsblk_with_stick_at(monkeypatch):
 
 
 # --- drives ---------------------------------------------------------------------------------
+
+
+def test_table_aligns_columns_two_spaces_apart_without_trailing_blanks():
+    rows = [("Device", "FS", "Name"), ("/dev/sda1", "vfat", ""), ("/dev/sdb", "?", "STICK")]
+    assert table(rows) == [
+        "Device     FS    Name",
+        "/dev/sda1  vfat",
+        "/dev/sdb   ?     STICK",
+    ]
 
 
 def test_drives_on_this_machine_lists_no_system_disk_as_json(capsys):

@@ -47,6 +47,15 @@ def report_problems(problems: Sequence[Problem]) -> int:
     return 2
 
 
+def table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as lines of left-aligned columns, two spaces apart (the first row is the header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)

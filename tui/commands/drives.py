@@ -29,6 +29,8 @@ def human_size(n: int | None) -> str:
 
 
 def render(drives) -> str:
+    from tui.cli import table
+
     rows = [("Device", "Mounted at", "FS", "Size", "Free", "Name", "Packages")]
     for d in drives:
         rows.append(
@@ -42,11 +44,7 @@ def render(drives) -> str:
                 ", ".join(d.packages) or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+    lines = table(rows)
     for d in drives:
         if not d.mounted:
             lines.append(f"{d.device} is not mounted; mount it with: {d.mount_command}")

@@ -20,16 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def render_devices(devices) -> str:
     """A small table: name, join type, OS, registration date, MDM, compliance."""
+    from tui.cli import table
+
     rows = [("Device", "Join type", "OS", "Registered", "MDM", "Compliant")]
     for d in devices:
         compliant = {True: "yes", False: "NO", None: "?"}[d.compliant]
         registered = d.registered.date().isoformat() if d.registered else "?"
         rows.append((d.name, d.join_type, d.os, registered, d.mdm or "?", compliant))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+    return "\n".join(table(rows))
 
 
 def run(args: argparse.Namespace) -> int:
