@@ -254,3 +254,15 @@ def test_parse_rejects_other_documents():
         px.parse(b"<other/>")
     with pytest.raises(ValueError, match="well-formed"):
         px.parse(b"<wap-provisioningdoc>")
+
+
+def test_repr_of_the_documents_shows_no_secret():
+    p = bare_project()
+    p.join = JoinKind.ENTRA
+    p.entra.bprt = "eyJ0eXAi.secret-bulk-token"
+    p.wifi = Wifi(ssid="Contoso", key="correct horse battery")
+    p.local_users = [LocalUser("fieldadmin", "Adm1n-Pa55")]
+    text = repr(px.project_documents(p))
+    assert "BPRT" in text and "fieldadmin" in text  # the rest is still shown
+    for secret in ("secret-bulk-token", "correct horse battery", "Adm1n-Pa55"):
+        assert secret not in text

@@ -19,14 +19,12 @@ from lxml import etree
 from tui import provxml as px
 from tui.errors import UserError
 from tui.model import OwnerType
-from tui.settings import MASK, Setting, is_secret, mask
+from tui.settings import MASK, Setting, mask
 
 CUSTOMIZATIONS = "Multivariant/0/customizations.xml"
 MASTER_DATASTORE = "Multivariant/0/MasterDatastore.xml"
 PROV = "Multivariant/0/Prov"
 PC_NS = "{urn:schemas-Microsoft-com:Windows-ICD-Package-Config.v1.0}"
-# Parm names that hold secrets beyond settings.is_secret's (WlanXml carries the Wi-Fi key).
-SECRET_PARMS = {"BPRT", "WlanXml"}
 WIM_MAGIC = b"MSWIM\0\0\0"
 MAX_XML = 64 << 20  # no provisioning document comes near this; a larger one is hostile
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -129,12 +127,8 @@ def _documents(reader, sets: list[ConfigurationSet], package: Path) -> list[Docu
     return docs
 
 
-def _parm_is_secret(parm: ProvParm) -> bool:
-    return bool(parm.value) and (parm.name in SECRET_PARMS or is_secret(parm.name))
-
-
 def _masked_parm(parm: ProvParm) -> ProvParm:
-    if not _parm_is_secret(parm):
+    if not (parm.value and px.is_secret_parm(parm.name)):
         return parm
     return ProvParm(parm.characteristic, parm.name, MASK, parm.datatype)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from tui.errors import UserError
 from tui.model import JoinKind, Project, Wifi, WifiSecurity
+from tui.settings import MASK, is_secret
 
 BOM = b"\xef\xbb\xbf"
 CRLF = "\r\n"
@@ -73,6 +74,13 @@ DERIVED_ALL = (
 LOCAL_USER_GROUPS = {"Users": 1, "Standard Users": 1, "Administrators": 2, "Guests": 3}
 
 WLAN_NAMESPACE = "http://www.microsoft.com/networking/WLAN/profile/v1"
+# Parm names that hold secrets beyond settings.is_secret's.
+SECRET_PARMS = frozenset({"BPRT", "WlanXml"})
+
+
+def is_secret_parm(name: str) -> bool:
+    """Whether a parm of this name holds a secret (WlanXml carries the Wi-Fi key)."""
+    return name in SECRET_PARMS or is_secret(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,13 @@ class Parm:
     datatype: str  # "string", "integer" or "boolean"
     settings_path: str = ""  # WCD 2024+ writes the customizations path (list keys dropped)
     exec: bool = False  # CSP nodes whose only operation is Execute
+
+    def __repr__(self) -> str:
+        shown = MASK if self.value and is_secret_parm(self.name) else repr(self.value)
+        return (
+            f"Parm({self.name!r}, {shown}, {self.datatype!r}, "
+            f"settings_path={self.settings_path!r}, exec={self.exec!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
