@@ -153,6 +153,10 @@ def test_bad_input_exits_2_with_one_sentence_and_no_output(tmp_path):
     good = tmp_path / "good.bulkenroll.toml"
     save_project(full_project(tmp_path), good)
     assert "--timestamp" in one_sentence_error(cli("build", good, "-o", out, "--timestamp", "soon"))
+    for early in ("1500-01-01", "1601-01-01T00:30:00+01:00"):  # before FILETIME's epoch
+        assert "--timestamp" in one_sentence_error(
+            cli("build", good, "-o", out, "--timestamp", early)
+        )
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".part"] == []
 

@@ -78,6 +78,7 @@ def _timestamp(text: str | None):
     from datetime import UTC, datetime
 
     from tui.errors import UserError
+    from tui.wim import FILETIME_EPOCH
 
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)
@@ -87,7 +88,12 @@ def _timestamp(text: str | None):
         raise UserError(
             f"--timestamp: '{text}' is not an ISO 8601 time (e.g. 2026-11-30T08:00:00Z)."
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment < FILETIME_EPOCH:
+        raise UserError(
+            f"--timestamp: '{text}' is before 1601-01-01 UTC, the earliest time a package holds."
+        )
+    return moment
 
 
 def _load_source(source: str, *, drop_unknown: bool):
