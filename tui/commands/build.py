@@ -104,7 +104,8 @@ def _load_source(source: str, *, drop_unknown: bool):
 
     path = Path(source)
     try:
-        head = path.open("rb").read(512)
+        with path.open("rb") as f:
+            head = f.read(512)
     except OSError as exc:
         raise UserError(f"Cannot read '{source}': {exc.strerror or exc}.") from exc
     if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
