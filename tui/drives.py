@@ -71,7 +71,7 @@ class Drive:
         """How the drive is named in lists: label, else model, else device."""
         return self.label or self.model or self.device
 
-    def as_json(self) -> dict:
+    def to_json(self) -> dict:
         return {
             "device": self.device,
             "mountpoint": self.mountpoint,

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     drives = find_drives(show_all=args.all)
     if args.json:
-        print(json.dumps([d.as_json() for d in drives], indent=2))
+        print(json.dumps([d.to_json() for d in drives], indent=2))
     elif drives:
         print(render(drives))
     else:
