@@ -8,7 +8,7 @@ flags what the procedure says to check. Rules are pure functions over Graph's JS
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from urllib.parse import quote
 
@@ -45,15 +45,8 @@ class DeviceInfo:
     enabled: bool | None
 
     def to_json(self) -> dict:
-        return {
-            "name": self.name,
-            "join_type": self.join_type,
-            "os": self.os,
-            "registered": self.registered.isoformat() if self.registered else None,
-            "mdm": self.mdm,
-            "compliant": self.compliant,
-            "enabled": self.enabled,
-        }
+        registered = self.registered.isoformat() if self.registered else None
+        return {**asdict(self), "registered": registered}
 
 
 @dataclass(frozen=True, slots=True)
