@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from fakes.graph import deleted_package_user, fake_graph, missing, project_for
+from test_cli_build_inspect import cli
 
 from tui.projectfile import save_project
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -22,16 +20,6 @@ def graph(tmp_path, monkeypatch):
     # monkeypatch points REQUESTS_CA_BUNDLE at the fake's CA; the child inherits it.
     with fake_graph(tmp_path, monkeypatch=monkeypatch) as fake:
         yield fake
-
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def on_fake(graph) -> list[str]:
