@@ -17,6 +17,7 @@ from fakes.identity import (
     trusted_identity_server,
     unsigned_jwt,
 )
+from test_signin import wait_until
 
 from tui.bulktoken import (
     BulkToken,
@@ -54,14 +55,6 @@ def fetch(server, *, events=None, cancel=None, **kw):
     return fetch_bulk_token(
         config, EXPIRES, on_event=events.append, cancel=cancel or CancelToken(), **kw
     )
-
-
-def wait_until(condition, seconds=5.0):
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 # --- success ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 import requests
 from fakes.graph import FakeGraph, fake_graph
 from fakes.identity import ConnectProxy, Reply
+from test_signin import wait_until
 
 from tui.errors import UserError
 from tui.graph import (
@@ -28,15 +29,6 @@ from tui.signin import Cancelled, CancelToken, WaitingForSignIn
 def graph(tmp_path, monkeypatch):
     with fake_graph(tmp_path, monkeypatch=monkeypatch) as fake:
         yield fake
-
-
-def wait_until(condition, seconds=5.0):
-    """Poll a real condition with a deadline (no bare sleeps as synchronisation)."""
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def client(fake: FakeGraph, *, events=None, **kwargs) -> GraphClient:
