@@ -269,12 +269,18 @@ def test_check_authority_rejects(bad):
             "https://login.microsoftonline.us/contoso.us",
             "https://login.microsoftonline.us/organizations",
         ),
-        (None, "", None),
-        (None, "not a url", None),
+        ("https://a.example/t/", None, "https://a.example/t"),
+        (None, "", "https://login.microsoftonline.com/organizations"),
+        (None, "not a url", "https://login.microsoftonline.com/organizations"),
     ],
 )
 def test_authority_for_prefers_the_option_then_the_projects_login_host(explicit, project, expected):
     assert authority_for(explicit, project) == expected
+
+
+def test_authority_for_checks_the_option():
+    with pytest.raises(UserError, match="authority"):
+        authority_for("http://a.example/t", None)
 
 
 def test_event_text_words_each_sign_in_event_and_nothing_else():

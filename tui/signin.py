@@ -87,15 +87,13 @@ def check_authority(authority: str) -> str:
     return f"https://{parts.netloc}/{tenant}"
 
 
-def authority_for(explicit: str | None, project_authority: str | None) -> str | None:
-    """--authority, else the project's login host with the organizations tenant."""
+def authority_for(explicit: str | None, project_authority: str | None) -> str:
+    """--authority (checked), else the project's login host with the organizations tenant,
+    else the default authority."""
     if explicit:
-        return explicit
-    if project_authority:
-        host = urlsplit(project_authority).netloc
-        if host:
-            return f"https://{host}/{DEFAULT_TENANT}"
-    return None
+        return check_authority(explicit)
+    host = urlsplit(project_authority or "").netloc
+    return f"https://{host}/{DEFAULT_TENANT}" if host else DEFAULT_AUTHORITY
 
 
 def check_timeout(seconds: float) -> float:

@@ -50,11 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def sign_in_config(args: argparse.Namespace, project_authority: str | None = None):
     from tui.graph import graph_sign_in_config
-    from tui.signin import authority_for, check_authority, check_timeout
+    from tui.signin import authority_for, check_timeout
 
     authority = authority_for(args.authority, project_authority)
-    if authority:
-        authority = check_authority(authority)
     check_timeout(args.timeout)
     return graph_sign_in_config(authority, args.client_id)
 

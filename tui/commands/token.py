@@ -92,12 +92,10 @@ def run(args: argparse.Namespace) -> int:
     from tui.bulktoken import check_expiry, fetch_bulk_token
     from tui.errors import UserError
     from tui.signin import (
-        DEFAULT_AUTHORITY,
         DEFAULT_CLIENT_ID,
         CancelToken,
         SignInConfig,
         authority_for,
-        check_authority,
         check_timeout,
     )
 
@@ -113,9 +111,7 @@ def run(args: argparse.Namespace) -> int:
         project = load_project(args.project)
     project_authority = project.entra.authority if project else None
     config = SignInConfig(
-        authority=check_authority(
-            authority_for(args.authority, project_authority) or DEFAULT_AUTHORITY
-        ),
+        authority=authority_for(args.authority, project_authority),
         client_id=args.client_id or DEFAULT_CLIENT_ID,
         proxy=args.proxy,
         ca_bundle=args.ca_bundle,
