@@ -29,13 +29,13 @@ from typing import Literal
 
 from tui import drives
 from tui.errors import UserError
+from tui.wim import MAGIC as WIM_MAGIC
 
 CHUNK = 4 * 1024 * 1024
 FAT_MAX_FILE = 4 * 1024**3 - 1
 FAT_FSTYPES = frozenset({"vfat", "msdos", "fat", "fat12", "fat16", "fat32", "fuse.fusefat"})
 TEMP_PREFIX = ".bulk-enroll-"
 TEMP_SUFFIX = ".partial"
-WIM_MAGIC = b"MSWIM\0\0\0"
 _BAD_NAME_CHARS = frozenset('<>:"/\\|?*') | {chr(c) for c in range(32)}
 _RESERVED_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
