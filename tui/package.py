@@ -30,6 +30,9 @@ from tui.model import Project
 WCD_VERSION = "10.0.26100.1"
 DATA_ASSET_INDEX = 2
 HASH_BUFFER = 1 << 20
+# Where the image keeps its provisioning documents (tui.packageinfo reads them back there).
+MASTER_DATASTORE = "Multivariant/0/MasterDatastore.xml"
+CUSTOMIZATIONS = "Multivariant/0/customizations.xml"
 PROV = "Multivariant/0/Prov"
 
 Progress = Callable[[int, int], None]
@@ -174,11 +177,8 @@ def package_tree(
     source_names = px.sources(docs)
     tree: list[tuple[str, object]] = [
         ("Multivariant/Multivariant.xml", px.elements_index("Multivariant", 0)),
-        ("Multivariant/0/MasterDatastore.xml", px.master_datastore(source_names)),
-        (
-            "Multivariant/0/customizations.xml",
-            _with_bom(customizations.to_customizations_xml(project)),
-        ),
+        (MASTER_DATASTORE, px.master_datastore(source_names)),
+        (CUSTOMIZATIONS, _with_bom(customizations.to_customizations_xml(project))),
     ]
     for source in source_names:
         tree.append((f"{PROV}/{source}.xml", px.configuration_source(source, placed)))

@@ -19,12 +19,10 @@ from lxml import etree
 from tui import provxml as px
 from tui.errors import UserError
 from tui.model import OwnerType
+from tui.package import CUSTOMIZATIONS, MASTER_DATASTORE, PROV
 from tui.settings import MASK, Setting, mask
 from tui.wim import MAGIC as WIM_MAGIC
 
-CUSTOMIZATIONS = "Multivariant/0/customizations.xml"
-MASTER_DATASTORE = "Multivariant/0/MasterDatastore.xml"
-PROV = "Multivariant/0/Prov"
 PC_NS = "{urn:schemas-Microsoft-com:Windows-ICD-Package-Config.v1.0}"
 MAX_XML = 64 << 20  # no provisioning document comes near this; a larger one is hostile
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
