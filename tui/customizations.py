@@ -6,14 +6,13 @@ newline, empty values as ``<X></X>``. Read with lxml (no DTDs, no entities, no n
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from lxml import etree
 
+from tui.atomicfile import write_atomic
 from tui.errors import UserError
 from tui.model import (
     Application,
@@ -190,20 +189,6 @@ def icdproj_xml(project: Project) -> bytes:
     return _document(root)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o600)  # customizations.xml holds the token and passwords
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_wcd(project: Project, directory: Path) -> list[Path]:
     """Write customizations.xml and <name>.icdproj.xml into ``directory`` (created if needed)."""
     from tui.rules import check_field  # the package name becomes a file name here
@@ -223,7 +208,7 @@ def export_wcd(project: Project, directory: Path) -> list[Path]:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path, data in files:
-            _write_atomic(path, data)
+            write_atomic(path, data)
     except OSError as exc:
         raise UserError(
             f"Cannot write the WCD project to {directory}: {exc.strerror or exc}."

@@ -8,11 +8,9 @@ The file holds secrets (bulk token, passwords, Wi-Fi key): it is always written 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import re
-import tempfile
 import tomllib
 import types
 import typing
@@ -21,6 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tui.atomicfile import write_atomic
 from tui.errors import UserError
 from tui.model import Project
 
@@ -122,36 +121,10 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> None:
             f"Cannot save project file {path}: a value holds a character that is not valid "
             f"text (position {exc.start})."
         ) from None
-    tmp_name = None
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as tmp:
-            os.fchmod(tmp.fileno(), 0o600)
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
-        _fsync_dir(path.parent)
+        write_atomic(path, data)
     except OSError as exc:
         raise UserError(f"Cannot save project file {path}: {exc.strerror or exc}.") from None
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # not every platform lets a directory be opened; the data is already synced
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from tui.atomicfile import write_atomic
 
 MAX_RECENT = 10
 FILE_NAME = "recent.json"
@@ -47,13 +48,5 @@ def forget(config_dir: Path, project_file: Path) -> list[Path]:
 
 def _write(config_dir: Path, entries: list[Path]) -> None:
     config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=config_dir, prefix=".recent-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump([str(p) for p in entries], out, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, config_dir / FILE_NAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = json.dumps([str(p) for p in entries], indent=1).encode("utf-8")
+    write_atomic(config_dir / FILE_NAME, data)
