@@ -30,6 +30,7 @@ from tui.bulktoken import (
     package_user_from,
 )
 from tui.errors import UserError
+from tui.model import EntraJoin, Project
 from tui.signin import Cancelled, SignedIn, SignInConfig, TimedOut, WaitingForSignIn
 
 UNIT = 0.02  # one second of the sign-in polling interval, shrunk
@@ -367,3 +368,16 @@ def test_no_secret_in_logs_events_or_errors(identity, caplog):
     assert len(secrets) >= 3
     leaks = [s for s in secrets for t in texts if s in t]
     assert leaks == []
+
+
+def test_store_in_records_every_token_field_in_the_project():
+    project = Project(entra=EntraJoin(authority="https://login.microsoftonline.us/x"))
+    token = BulkToken("eyJ.bprt", "6f1e2a4c", "package_6f1e2a4c@contoso.com", EXPIRES)
+    token.store_in(project.entra)
+    assert project.entra == EntraJoin(
+        authority="https://login.microsoftonline.us/x",
+        bprt="eyJ.bprt",
+        expires=EXPIRES,
+        package_user="package_6f1e2a4c@contoso.com",
+        token_package_id="6f1e2a4c",
+    )

@@ -52,6 +52,13 @@ class BulkToken:
     package_user: str
     expires: date
 
+    def store_in(self, entra: EntraJoin) -> None:
+        """Record the token in a project's Entra ID settings (what the package is built from)."""
+        entra.bprt = self.bprt
+        entra.expires = self.expires
+        entra.package_user = self.package_user
+        entra.token_package_id = self.package_id
+
 
 # Progress events (besides tui.signin's WaitingForSignIn / WaitingForBrowser / SignedIn).
 @dataclass(frozen=True, slots=True)

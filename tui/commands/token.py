@@ -127,11 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if project is not None:
         from tui.projectfile import save_project
 
-        entra = project.entra
-        entra.bprt = token.bprt
-        entra.expires = token.expires
-        entra.package_user = token.package_user
-        entra.token_package_id = token.package_id
+        token.store_in(project.entra)
         save_project(project, args.project)
         print(f"Saved the bulk token into {args.project}.", file=sys.stderr)
     if args.json:
