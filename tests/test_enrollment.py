@@ -28,7 +28,7 @@ from tui.enrollment import (
 from tui.errors import UserError
 from tui.graph import VERIFY_PERMISSIONS
 from tui.model import Project
-from tui.readiness import INTUNE_APP_ID, Status
+from tui.readiness import INTUNE_APP_ID, Checked, Checking, Status
 from tui.signin import CancelToken, WaitingForSignIn
 
 TODAY = date(2026, 11, 30)
@@ -237,6 +237,16 @@ def test_users_unreadable_is_not_checked_not_deleted(graph):
     graph.tenant.forbidden = {"user"}
     report = verify(graph, project_for(graph.tenant, expires=date(2027, 3, 1)))
     assert statuses(report)[PACKAGE_USER] is Status.NOT_CHECKED
+
+
+@pytest.mark.parametrize("forbidden", ["user", "ownedDevices"])
+def test_every_check_started_is_reported_finished_even_when_unreadable(graph, forbidden):
+    graph.tenant.forbidden = {forbidden}
+    events = []
+    report = verify(graph, project_for(graph.tenant, expires=date(2027, 3, 1)), events=events)
+    started = [e.name for e in events if isinstance(e, Checking)]
+    finished = {e.check.name: e.check for e in events if isinstance(e, Checked)}
+    assert started and all(finished.get(name) in report.checks for name in started)
 
 
 def test_expired_token_fails_even_when_devices_joined(graph):

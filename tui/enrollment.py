@@ -253,8 +253,9 @@ def read_enrollment(
     try:
         user = _find_user(graph, upn, pid)
     except GraphError as error:
-        checks = [_unreadable(PACKAGE_USER, error, "User.Read.All"), token]
-        return EnrollmentReport(upn or f"package_{pid}@…", days, [], checks)
+        person = _unreadable(PACKAGE_USER, error, "User.Read.All")
+        emit(Checked(person))
+        return EnrollmentReport(upn or f"package_{pid}@…", days, [], [person, token])
     upn = (user or {}).get("userPrincipalName") or upn or f"package_{pid}@…"
     person = user_check(upn, user)
     emit(Checked(person))
