@@ -183,3 +183,15 @@ def test_inspect_samples_and_damaged_files(tmp_path):
     damaged = tmp_path / "damaged.ppkg"
     damaged.write_bytes((SAMPLES / "mosd.ppkg").read_bytes()[:3000])
     assert "damaged.ppkg" in one_sentence_error(cli("inspect", damaged))
+
+
+def test_an_output_not_named_ppkg_is_built_with_a_warning(tmp_path):
+    source = tmp_path / "lab.bulkenroll.toml"
+    save_project(full_project(tmp_path), source)
+    out = tmp_path / "lab.bin"
+    built = cli("build", source, "-o", out, "--timestamp", STAMP)
+    assert built.returncode == 0, built.stderr
+    assert "Windows only applies packages named *.ppkg" in built.stderr
+    assert out.is_file()
+    named = cli("build", source, "-o", tmp_path / "lab.PPKG", "--timestamp", STAMP)
+    assert "named *.ppkg" not in named.stderr

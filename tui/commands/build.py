@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         return report_problems(problems)
     for warning in rules.warnings(project, today=stamp.date()):
         _warn(warning.message)
+    if not args.output.lower().endswith(".ppkg"):
+        _warn(f"Windows only applies packages named *.ppkg; rename '{args.output}' before use.")
 
     result = package.build_package(project, args.output, timestamp=stamp)
     if result.derived:
