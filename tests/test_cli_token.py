@@ -176,3 +176,26 @@ def test_bad_authority(tmp_path):
     )
     assert done.returncode == 2
     assert "authority" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_project_that_cannot_be_saved_is_refused_before_signing_in(identity, tmp_path):
+    """A read-only filesystem (a real ext4 image mounted read-only): as root, file modes would
+    not stop a write, a read-only mount does."""
+    from fakes.mounts import loop_missing, make_ext4, mount_ext4
+
+    if reason := loop_missing():
+        pytest.skip(reason)
+    image = make_ext4(tmp_path / "ro.img")
+    mnt = tmp_path / "ro"
+    with mount_ext4(image, mnt) as root:
+        new_project_file(root)
+    with mount_ext4(image, mnt, read_only=True) as root:
+        before = (root / "project.toml").read_bytes()
+        done = bulk_enroll(
+            identity, "--expires", EXPIRES.isoformat(), "--project", str(root / "project.toml")
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Cannot save project file" in done.stderr and "Read-only" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert identity.calls == []  # no sign-in, so no package user was created
+        assert (root / "project.toml").read_bytes() == before

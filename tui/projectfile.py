@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import tempfile
 import tomllib
 import types
 import typing
@@ -125,6 +126,18 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> None:
         write_atomic(path, data)
     except OSError as exc:
         raise UserError(f"Cannot save project file {path}: {exc.strerror or exc}.") from None
+
+
+def check_can_save(path: str | os.PathLike[str]) -> None:
+    """Fail now, with save_project's sentence, when no file can be created beside ``path``:
+    before a sign-in whose token would otherwise be lost."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UserError(f"Cannot save project file {path}: {exc.strerror or exc}.") from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -106,9 +106,10 @@ def run(args: argparse.Namespace) -> int:
     check_expiry(expires, date.today())
     project = None
     if args.project:
-        from tui.projectfile import load_project
+        from tui.projectfile import check_can_save, load_project
 
         project = load_project(args.project)
+        check_can_save(args.project)  # the token (and its package user) must not be lost
     project_authority = project.entra.authority if project else None
     config = SignInConfig(
         authority=authority_for(args.authority, project_authority),
