@@ -88,7 +88,9 @@ STICKS = [
 
 
 def scene_app(config_dir: Path) -> BulkEnrollApp:
-    return create_app(config_dir=config_dir, today=TODAY, drive_source=lambda _all: STICKS)
+    app = create_app(config_dir=config_dir, today=TODAY, drive_source=lambda _all: STICKS)
+    app.browser_sign_in = False  # as over SSH, whatever this machine has
+    return app
 
 
 def _open(app: BulkEnrollApp, project: Project, step: str, config_dir: Path) -> None:
@@ -163,6 +165,46 @@ async def accounts_signing_in(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+def two_users() -> Project:
+    p = sample_project()
+    p.local_users.append(LocalUser(name="kiosk", password="K1osk-Passw0rd", group="Standard Users"))
+    return p
+
+
+async def accounts_users(pilot: Pilot) -> None:
+    await _step(pilot, "accounts", two_users(), "tab", "tab")  # the user list has the focus
+
+
+async def local_user_dialog(pilot: Pilot) -> None:
+    await _step(pilot, "accounts", two_users(), "tab", "tab", "down", "e")
+
+
+async def accounts_browser(pilot: Pilot) -> None:
+    from tui.screens.accounts import TokenEvent
+    from tui.signin import CancelToken, WaitingForBrowser
+
+    app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
+    app.browser_sign_in = True
+    app.sign_in_method = "browser"
+    p = sample_project()
+    p.entra.bprt = p.entra.package_user = ""
+    await _step(pilot, "accounts", p)
+    screen = app.screen
+    screen._cancel = CancelToken()  # shown as running; nothing is started
+    screen.refresh_bindings()
+    screen.query_one("#token-progress").step("Starting sign-in…")
+    screen.post_message(
+        TokenEvent(
+            WaitingForBrowser(
+                "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize"
+                "?client_id=de0853a1-ab20-47bd-990b-71ad5077ac7b&response_type=code"
+                "&redirect_uri=http%3A%2F%2Flocalhost%3A41823&state=Zq3xv"
+            )
+        )
+    )
+    await pilot.pause()
+
+
 async def accounts_domain(pilot: Pilot) -> None:
     p = sample_project()
     p.join = JoinKind.ACTIVE_DIRECTORY
@@ -220,6 +262,9 @@ SCENES = {
         accounts_entra,
         accounts_signing_in,
         accounts_domain,
+        accounts_users,
+        local_user_dialog,
+        accounts_browser,
         applications,
         application_dialog,
         certificates,
@@ -236,6 +281,7 @@ SCREENSHOTS = (
     "device",
     "network",
     "accounts_signing_in",
+    "accounts_users",
     "applications",
     "review",
     "write",

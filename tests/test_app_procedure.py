@@ -120,7 +120,10 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
         await wait_for(pilot, lambda: "FAKE-CODE" in screen_text(app))
         await wait_for(pilot, lambda: bool(app.project.entra.bprt))
         await wait_for(pilot, lambda: "package_" in screen_text(app))
-        await pilot.press("tab", "tab", *"itadmin", "tab", *"Adm1n-Passw0rd")
+        await pilot.press("tab", "tab", "a")  # the user list: add a local administrator
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "LocalUserDialog")
+        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "ctrl+n")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "AccountsScreen")
         await pilot.press("ctrl+n")
 
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ApplicationsScreen")

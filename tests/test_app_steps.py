@@ -131,14 +131,19 @@ async def test_bulk_token_sign_in_can_be_cancelled_and_the_ui_keeps_answering(tm
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: "enter the code FAKE-CODE" in flat_text(app))
         assert "^g Cancel sign-in" in screen_text(app)
-        # While the worker waits, typing still works.
-        await pilot.press("tab", "tab", *"itadmin")
+        # While the worker waits, typing still works, in a dialog too.
+        await pilot.press("tab", "tab", "a")
+        await wait_for(pilot, on(app, "LocalUserDialog"))
+        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "ctrl+n")
+        await wait_for(pilot, on(app, "AccountsScreen"))
         assert app.project.local_users[0].name == "itadmin"
+        assert "^g Cancel sign-in" in screen_text(app)  # still running, still cancellable
         polls = len(identity.calls_to("/token"))
         await wait_for(pilot, lambda: len(identity.calls_to("/token")) > polls)
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: "Cancelled before it finished." in flat_text(app))
         assert app.project.entra.bprt == ""
+        await pilot.press("shift+tab")  # out of the user list, whose keys take the room
         assert "^t Get bulk token" in screen_text(app)  # offered again
         await app.workers.wait_for_complete()
         settled = len(identity.calls_to("/token"))

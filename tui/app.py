@@ -105,6 +105,10 @@ class BulkEnrollApp(App[None]):
         self.project_path: Path | None = None
         self.built_package: Path | None = None
         self.stash: dict[str, Any] = {}  # values a choice hid (e.g. Wi-Fi while wired)
+        # The bulk token's sign-in: "device_code" or "browser" (offered only where a
+        # browser can be opened: see browser_sign_in).
+        self.sign_in_method = "device_code"
+        self._browser_sign_in: bool | None = None
         self._dirty = False
         self._open_path = open_path
 
@@ -112,6 +116,21 @@ class BulkEnrollApp(App[None]):
         from tui.screens.start import StartScreen
 
         return StartScreen()
+
+    @property
+    def browser_sign_in(self) -> bool:
+        """Whether "a browser on this computer" is offered for the bulk token: when
+        ``token_options`` bring their own ``open_browser``, else where
+        ``tui.screens.accounts.browser_here()`` finds one (asked once)."""
+        if self._browser_sign_in is None:
+            from tui.screens.accounts import browser_here
+
+            self._browser_sign_in = "open_browser" in self.token_options or browser_here()
+        return self._browser_sign_in
+
+    @browser_sign_in.setter
+    def browser_sign_in(self, offered: bool) -> None:
+        self._browser_sign_in = offered
 
     def on_mount(self) -> None:
         self.set_interval(AUTOSAVE_SECONDS, self._autosave)
@@ -273,7 +292,8 @@ def create_app(
     """The app, with what tests replace: config folder, date, drives, identity service.
 
     ``drive_source(show_all)`` lists the drives (default: this machine's); ``identity``
-    is a ``tui.signin.SignInConfig``; ``token_options`` go to ``fetch_bulk_token``;
+    is a ``tui.signin.SignInConfig``; ``token_options`` go to ``fetch_bulk_token`` (an
+    ``open_browser`` among them also offers the browser sign-in);
     ``graph_identity``/``graph_options`` likewise for the Microsoft Graph checks.
     """
     return BulkEnrollApp(

@@ -1,7 +1,11 @@
-"""Step 4, Accounts: join Entra ID (bulk token) or Active Directory, and a local administrator."""
+"""Step 4, Accounts: join Entra ID (bulk token) or Active Directory, and local users."""
 
 from __future__ import annotations
 
+import copy
+import os
+import sys
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 
 from textual import work
@@ -9,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from tui.model import JoinKind, LocalUser
+from tui.screens.itemdialog import ItemDialog
 from tui.screens.step import StepScreen
 from tui.widgets.field import ChoiceField, Edited, Field, SecretField
 from tui.widgets.progress import ProgressPanel
@@ -23,8 +28,40 @@ JOIN_CHOICES = (
     (JoinKind.ACTIVE_DIRECTORY.value, "Active Directory"),
     (JoinKind.NONE.value, "No join"),
 )
+SIGN_IN_CHOICES = (
+    ("device_code", "A code, on any device"),
+    ("browser", "A browser on this computer"),
+)
+GROUP_CHOICES = (("Administrators", "Administrators"), ("Standard Users", "Standard users"))
 WAITING = "Waiting for Entra ID"
 DATE_FORMAT_PROBLEM = "Bulk token expiry: type the date as YYYY-MM-DD, e.g. 2027-05-28."
+
+
+def browser_here(
+    environ: Mapping[str, str] = os.environ,
+    platform: str = sys.platform,
+    find: Callable[[], object] | None = None,
+) -> bool:
+    """Whether a browser the technician can see can be opened on this computer.
+
+    Linux and other Unixes need a display (DISPLAY or WAYLAND_DISPLAY: none over SSH
+    without X forwarding); on macOS an SSH session would open it on someone else's screen.
+    Then ``webbrowser.get()`` must find a browser that is not a console one (lynx, w3m,
+    a $BROWSER script): those would draw into this very terminal.
+    """
+    import webbrowser
+
+    over_ssh = bool(environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"))
+    display = bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    if (platform == "darwin" and over_ssh) or (platform not in ("darwin", "win32") and not display):
+        return False
+    try:
+        browser = (find or webbrowser.get)()
+    except webbrowser.Error:
+        return False
+    if isinstance(browser, webbrowser.UnixBrowser):
+        return browser.background
+    return type(browser) is not webbrowser.GenericBrowser
 
 
 def describe_event(event: object) -> str | None:
@@ -40,7 +77,10 @@ def describe_event(event: object) -> str | None:
                 'answer "No, sign in to this app only". Ctrl+G cancels.'
             )
         case WaitingForBrowser(auth_uri=uri):
-            return f"Sign in in the browser that opened ({uri[:60]}…). Ctrl+G cancels."
+            return (
+                "Sign in as an administrator in the browser opening on this computer; "
+                f"if none opens, open this address in a browser here:\n{uri}\nCtrl+G cancels."
+            )
         case SignedIn(username=user):
             return f"Signed in as {user or 'an administrator'}."
         case CreatingPackageUser():
@@ -58,6 +98,43 @@ class TokenEvent(Message):
     def __init__(self, event: object) -> None:
         super().__init__()
         self.event = event
+
+
+class LocalUserDialog(ItemDialog):
+    LIST = "local_users"
+    TITLE = "Local user (created on every device)"
+
+    def compose_fields(self) -> ComposeResult:
+        u: LocalUser = self.item
+        f = self.prefix
+        yield Field(
+            "User name", f"{f}.name", u.name, apply=lambda v: setattr(u, "name", v), id="user-name"
+        )
+        yield SecretField(
+            "Password (Ctrl+R shows it; Windows asks for a new one within 42 days)",
+            f"{f}.password",
+            u.password,
+            apply=lambda v: setattr(u, "password", v),
+            id="user-password",
+        )
+        yield ChoiceField(
+            "Group",
+            f"{f}.group",
+            GROUP_CHOICES,
+            u.group,
+            apply=lambda v: setattr(u, "group", v),
+            id="user-group",
+        )
+
+
+class UserTable(DataTable):
+    """The local users; its keys show in the footer while it has the focus."""
+
+    BINDINGS = [
+        Binding("a", "screen.add_user", "Add user"),
+        Binding("e", "screen.edit_user", "Edit"),
+        Binding("x", "screen.remove_user", "Remove"),
+    ]
 
 
 class AccountsScreen(StepScreen):
@@ -90,6 +167,15 @@ class AccountsScreen(StepScreen):
                 placeholder="YYYY-MM-DD",
                 id="expires",
             )
+            if self.app.browser_sign_in:  # type: ignore[attr-defined]
+                yield ChoiceField(
+                    "Sign in with",
+                    "sign_in",
+                    SIGN_IN_CHOICES,
+                    self.app.sign_in_method,  # type: ignore[attr-defined]
+                    apply=lambda v: setattr(self.app, "sign_in_method", v),
+                    id="sign-in",
+                )
             yield Static("", id="token-status")
             yield ProgressPanel(id="token-progress")
         with Vertical(id="domain"):
@@ -120,23 +206,10 @@ class AccountsScreen(StepScreen):
                 apply=lambda v: setattr(p.domain, "ou", v),
                 placeholder="e.g. OU=Laptops,DC=corp,DC=contoso,DC=com",
             )
-        admin = p.local_users[0] if p.local_users else LocalUser()
-        yield Static("Local administrator", classes="section")
+        yield Static("Local users", classes="section")
         yield Static("", id="admin-advice", classes="hint")
-        yield Field(
-            "User name",
-            "local_users[0].name",
-            admin.name,
-            apply=lambda v: self._set_admin("name", v),
-            id="admin-name",
-        )
-        yield SecretField(
-            "Password (Ctrl+R shows it; Windows asks for a new one within 42 days)",
-            "local_users[0].password",
-            admin.password,
-            apply=lambda v: self._set_admin("password", v),
-            id="admin-password",
-        )
+        yield UserTable(id="users", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="users-empty", classes="hint")
 
     # --- model updates --------------------------------------------------------------
 
@@ -154,13 +227,69 @@ class AccountsScreen(StepScreen):
         except ValueError:
             self._expires_text_ok = False
 
-    def _set_admin(self, attr: str, value: str) -> None:
+    # --- local users ----------------------------------------------------------------
+
+    def form_ready(self) -> None:
+        self.query_one(UserTable).add_columns("#", "User name", "Group", "Password")
+        self.fill_users()
+        super().form_ready()
+
+    def fill_users(self, select: int | None = None) -> None:
         users = self.project.local_users
-        if not users:
-            users.append(LocalUser())
-        setattr(users[0], attr, value)
-        if not users[0].name and not users[0].password:
-            users.pop(0)
+        table = self.query_one(UserTable)
+        table.clear()
+        for n, u in enumerate(users, 1):
+            table.add_row(str(n), u.name, u.group, "set (hidden)" if u.password else "none")
+        if select is not None and users:
+            table.move_cursor(row=select)
+        self.query_one("#users-empty", Static).update(
+            "" if users else "No local users: Tab to the list above and press a to add one."
+        )
+
+    def _selected_user(self) -> int | None:
+        users = self.project.local_users
+        return min(self.query_one(UserTable).cursor_row, len(users) - 1) if users else None
+
+    def _edit_user(self, index: int, *, new: bool) -> None:
+        users = self.project.local_users
+        before = copy.deepcopy(users[index])
+
+        def finished(done: bool | None) -> None:
+            if not done:
+                if new:
+                    del users[index]
+                else:
+                    users[index] = before
+            self.app.changed()  # type: ignore[attr-defined]
+            self.fill_users(select=min(index, max(len(users) - 1, 0)))
+            self.recheck()
+
+        self.app.push_screen(LocalUserDialog(index), finished)
+
+    def action_add_user(self) -> None:
+        self.project.local_users.append(LocalUser())
+        self._edit_user(len(self.project.local_users) - 1, new=True)
+
+    def action_edit_user(self) -> None:
+        if (index := self._selected_user()) is not None:
+            self._edit_user(index, new=False)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_edit_user()
+
+    def action_remove_user(self) -> None:
+        if (index := self._selected_user()) is None:
+            return
+        del self.project.local_users[index]
+        self.app.changed()  # type: ignore[attr-defined]
+        self.fill_users(select=max(index - 1, 0))
+        self.recheck()
+
+    def focus_problem(self, field_id: str) -> None:
+        if field_id.startswith("local_users["):
+            self.query_one(UserTable).focus()
+        else:
+            super().focus_problem(field_id)
 
     # --- checking -------------------------------------------------------------------
 
@@ -211,7 +340,10 @@ class AccountsScreen(StepScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("get_token", "check_tenant"):
-            return self.project.join == JoinKind.ENTRA and not self.token_running
+            # Not while the user list has the focus: its keys need the footer's room at
+            # 80 columns; Tab (or Shift+Tab) away and these are back.
+            in_users = isinstance(self.focused, UserTable)
+            return self.project.join == JoinKind.ENTRA and not self.token_running and not in_users
         if action == "cancel_token":
             return self.token_running
         return True
@@ -235,7 +367,8 @@ class AccountsScreen(StepScreen):
         panel.reset()
         panel.step("Starting sign-in…")
         self.refresh_bindings()
-        self._token_worker(self._cancel)
+        method = self.app.sign_in_method if self.app.browser_sign_in else "device_code"  # type: ignore[attr-defined]
+        self._token_worker(self._cancel, method)
 
     def on_unmount(self) -> None:
         # Leaving the screen (a palette jump, quitting) must not leave a sign-in polling.
@@ -260,18 +393,19 @@ class AccountsScreen(StepScreen):
         super().action_next()
 
     @work(thread=True, exclusive=True, group="token", exit_on_error=False)
-    def _token_worker(self, cancel) -> object:
+    def _token_worker(self, cancel, method: str) -> object:
         from tui.bulktoken import fetch_bulk_token
         from tui.signin import SignInConfig
 
         app = self.app
+        options = {**app.token_options, "method": method}  # type: ignore[attr-defined]
         return fetch_bulk_token(
             app.identity or SignInConfig(),  # type: ignore[attr-defined]
             self.project.entra.expires,
             on_event=lambda event: self.post_message(TokenEvent(event)),
             cancel=cancel,
             today=self.today,
-            **app.token_options,  # type: ignore[attr-defined]
+            **options,
         )
 
     def on_token_event(self, message: TokenEvent) -> None:
@@ -294,12 +428,7 @@ class AccountsScreen(StepScreen):
         self._cancel = None
         panel = self.query_one("#token-progress", ProgressPanel)
         if event.state == WorkerState.SUCCESS:
-            token = event.worker.result
-            e = self.project.entra
-            e.bprt = token.bprt
-            e.expires = token.expires
-            e.package_user = token.package_user
-            e.token_package_id = token.package_id
+            event.worker.result.store_in(self.project.entra)
             panel.step("Bulk token received and saved in the project.")
             self.post_message(Edited("entra.bprt"))
         else:

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tui.screens.step import owns
-from tui.widgets.field import Edited, Field
+from tui.widgets.field import ChoiceField, Edited, Field
 
 
 class ItemDialog(ModalScreen[bool]):
@@ -63,10 +63,13 @@ class ItemDialog(ModalScreen[bool]):
     def recheck(self, everything: bool = False) -> None:
         from tui.rules import check_field
 
-        for field in self.query(Field):
+        for field in self._fields():
             if field.touched or everything:
                 problem = check_field(self.project, field.field, today=self.app.today)  # type: ignore[attr-defined]
                 field.show_problem(problem)
+
+    def _fields(self) -> list[Field | ChoiceField]:
+        return [*self.query(Field), *self.query(ChoiceField)]
 
     def on_edited(self, message: Edited) -> None:
         self.app.changed()  # type: ignore[attr-defined]
@@ -79,7 +82,7 @@ class ItemDialog(ModalScreen[bool]):
             self.recheck(everything=True)
             panel.update("\n".join(f"• {p.message}" for p in problems))
             panel.add_class("-shown")
-            for field in self.query(Field):
+            for field in self._fields():
                 if field.field == problems[0].field:
                     field.input.focus()
                     break

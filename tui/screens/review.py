@@ -164,7 +164,8 @@ class ReviewScreen(StepScreen):
         panel = self.query_one("#build-progress", ProgressPanel)
         panel.reset()
         panel.step(f"Building {self.package_path()}…")
-        self.call_after_refresh(panel.scroll_visible)
+        # Not animated: a quick build's own scroll below would race an animation still running.
+        self.call_after_refresh(panel.scroll_visible, animate=False)
         self._build(self.package_path())
 
     @work(thread=True, exclusive=True, group="build", exit_on_error=False)
@@ -205,7 +206,7 @@ class ReviewScreen(StepScreen):
             )
         self.refresh_bindings()
         self.refresh_extras()
-        self.call_after_refresh(self.query_one("#built").scroll_visible)
+        self.call_after_refresh(self.query_one("#built").scroll_visible, animate=False)
 
     def action_next(self) -> None:
         if self._building:

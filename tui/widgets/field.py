@@ -156,6 +156,8 @@ class ChoiceField(Vertical):
     ChoiceField { height: auto; }
     ChoiceField > Label { color: $text-muted; }
     ChoiceField > RadioSet { width: 100%; }
+    ChoiceField > .field--problem { color: $error; height: auto; display: none; }
+    ChoiceField.-invalid > .field--problem { display: block; }
     """
 
     def __init__(
@@ -174,12 +176,23 @@ class ChoiceField(Vertical):
         self._label = label
         self._choices = list(choices)
         self._value = value
+        self.touched = False
 
     def compose(self) -> ComposeResult:
         yield Label(self._label)
         with RadioSet():
             for key, text in self._choices:
                 yield RadioButton(text, value=key == self._value, name=key)
+        yield Static("", classes="field--problem")
+
+    @property
+    def input(self) -> RadioSet:
+        """What takes the focus (as ``Field.input``)."""
+        return self.query_one(RadioSet)
+
+    def show_problem(self, problem: str | None) -> None:
+        self.query_one(".field--problem", Static).update(problem or "")
+        self.set_class(bool(problem), "-invalid")
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
@@ -187,5 +200,6 @@ class ChoiceField(Vertical):
         if key == self._value:
             return
         self._value = key
+        self.touched = True
         self.apply(key)
         self.post_message(Edited(self.field))
