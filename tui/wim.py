@@ -491,7 +491,6 @@ def _copy_hashed(
         hashed = [pool.submit(_hash_file, path, h, before.st_size, stop) for h in hashers]
         try:
             copied = _copy_data(src, out, before.st_size, advance)
-            _flush_to_disk(out)  # while the hashes finish: the caller's fsync is then short
         except BaseException:
             stop.set()
             raise
@@ -505,14 +504,6 @@ def _copy_hashed(
         raise UserError(f"The file '{path}' changed while the package was being built.")
     sha256 = hashers[1].digest() if want_sha256 else None
     return hashers[0].digest(), copied, sha256
-
-
-def _flush_to_disk(out: BinaryIO) -> None:
-    try:
-        fd = out.fileno()
-    except (OSError, ValueError):  # not a real file (e.g. io.BytesIO)
-        return
-    getattr(os, "fdatasync", os.fsync)(fd)
 
 
 def _hash_file(path: Path, digest, limit: int, stop: threading.Event) -> int:
