@@ -195,6 +195,8 @@ class ReviewScreen(StepScreen):
             result = event.worker.result
             self.app.built_package = result.path  # type: ignore[attr-defined]
             panel.step(f"Built {result.path.name}: {result.size:,} bytes.")
+            # Also as a notification: it is seen whatever the body is scrolled to.
+            self.app.notify(f"Package saved: {result.path}", timeout=15)
         else:
             from tui.errors import UserError
 
