@@ -145,9 +145,13 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
         text = screen_text(app)
         assert identity.bprt not in text and "Adm1n-Passw0rd" not in text
         await pilot.press("ctrl+b")
+        # The app records the package exactly when it is saved; the status line below the
+        # summary never scrolls away, so it must then show where it went.
         await wait_for(pilot, lambda: app.built_package is not None)
-        await wait_for(pilot, lambda: "Package saved:" in flat_text(app))
         assert app.built_package == folder / "Contoso-Laptops.ppkg"
+        assert app.built_package.is_file()
+        await wait_for(pilot, lambda: "Package saved:" in flat_text(app))
+        assert "Contoso-Laptops.ppkg Ctrl+N: write it to USB sticks." in flat_text(app)
         await pilot.press("ctrl+n")
 
         await wait_for(pilot, lambda: type(app.screen).__name__ == "WriteScreen")

@@ -49,14 +49,15 @@ async def test_next_is_refused_with_the_rules_sentences(app, tmp_path):
         await pilot.press("n")
         await wait_for(pilot, on(app, "ProjectScreen"))
         await pilot.press("ctrl+n")
-        await pilot.pause()
+        await wait_for(pilot, lambda: "Cannot go on yet" in screen_text(app))
         assert on(app, "ProjectScreen")()
         sentence = rules.check_field(Project(), "package.name", today=TODAY)
-        assert sentence and "Cannot go on yet" in screen_text(app)
+        assert sentence
         assert screen_text(app).count(sentence) == 2  # under the field and in the list
         assert app.focused is app.screen.query_one("#name").input
 
         await pilot.press(*"Fleet", "tab", *str(tmp_path / "p"))
+        await wait_for(pilot, lambda: app.project.folder == str(tmp_path / "p"))
         assert sentence not in screen_text(app)  # re-checked as typed
         await pilot.press("ctrl+n")
         await wait_for(pilot, on(app, "DeviceScreen"))
@@ -65,7 +66,7 @@ async def test_next_is_refused_with_the_rules_sentences(app, tmp_path):
         spaces = rules.check_field(app.project, "device.name", today=TODAY)
         assert spaces and spaces in screen_text(app)  # as you type, before any Next
         await pilot.press("ctrl+n")
-        await pilot.pause()
+        await wait_for(pilot, lambda: f"Cannot go on yet: • {spaces}" in flat_text(app))
         assert on(app, "DeviceScreen")()
         await pilot.press("ctrl+u", *"PC-%SERIAL%")
         assert "Example: PC-" in screen_text(app) and spaces not in screen_text(app)
@@ -180,11 +181,15 @@ async def test_expiry_date_must_be_a_date_within_the_rules(app, tmp_path):
         assert too_far and too_far in screen_text(app)
         await pilot.press("ctrl+u", *"soon")
         assert "type the date as YYYY-MM-DD" in screen_text(app)
+        bells = []
+        app.bell = lambda: bells.append("bell")
         await pilot.press("ctrl+t")  # refused: no sign-in starts with a bad date
-        await pilot.pause()
+        await wait_for(pilot, lambda: bells == ["bell"])
+        assert "Cannot go on yet" in screen_text(app)
         assert "Cancel sign-in" not in screen_text(app)
+        assert not [w for w in app.workers if w.group == "token"]
         await pilot.press("ctrl+n")
-        await pilot.pause()
+        await wait_for(pilot, lambda: bells == ["bell", "bell"])
         assert on(app, "AccountsScreen")()
 
 
@@ -258,11 +263,11 @@ async def test_review_lists_problems_and_warnings_and_builds_only_when_clean(app
             assert warning.message in text  # e.g. joining without a local administrator
         assert "package user can never do MFA" in text
         await pilot.press("ctrl+b")
-        await pilot.pause()
+        await wait_for(pilot, lambda: "Not built: fix what is listed" in flat_text(app))
         assert app.built_package is None and not list((tmp_path / "p").glob("*.ppkg"))
         await pilot.press("ctrl+n")
-        await pilot.pause()
-        assert on(app, "ReviewScreen")() and "Build the package first" in flat_text(app)
+        await wait_for(pilot, lambda: "Build the package first" in flat_text(app))
+        assert on(app, "ReviewScreen")()
 
 
 async def test_advanced_owner_type_and_rank_with_keys(app, tmp_path):

@@ -139,8 +139,8 @@ async def test_ready_tenant_shows_the_code_while_waiting_then_every_check_passes
         last = "You are in a group of Intune's MDM user scope."
         assert body.scroll_y == 0 and last not in flat_text(app)
         await pilot.press("end")
-        await pilot.pause()
-        assert last in flat_text(app)
+        await wait_for(pilot, lambda: last in flat_text(app))
+        assert body.scroll_y == body.max_scroll_y
 
         await pilot.press("escape")
         await wait_for(pilot, on(app, "AccountsScreen"))
@@ -319,8 +319,7 @@ async def test_verification_lists_the_package_users_devices_and_token_days(graph
             "MDM Intune, compliant",
         ]
         await pilot.press("end")
-        await pilot.pause()
-        assert "PC-0002: Entra joined" in flat_text(app)
+        await wait_for(pilot, lambda: "PC-0002: Entra joined" in flat_text(app))
         for secret in ("fake-bprt", "fake-access-", "correct horse", "Adm1n"):
             assert secret not in flat_text(app)
 

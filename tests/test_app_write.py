@@ -134,8 +134,10 @@ async def test_an_unmounted_stick_is_explained_not_written(tmp_path, package):
         await at_write_step(app, package, pilot)
         assert "udisksctl mount -b /dev/sdy1" in flat_text(app)
         await pilot.press("w")
-        await pilot.pause()
+        refusal = "Mount /dev/sdy1 first: udisksctl mount -b /dev/sdy1"
+        await wait_for(pilot, lambda: refusal in [n.message for n in app._notifications])
         assert "Writing" not in screen_text(app)
+        assert not [w for w in app.workers if w.group == "write"]
 
 
 async def test_old_package_replaced_only_after_yes_then_another_stick(tmp_path, package, mount):

@@ -11,6 +11,8 @@ typed. Changes are saved automatically (atomically) about once a second.
 
 from __future__ import annotations
 
+import os
+
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -215,7 +217,17 @@ class BulkEnrollApp(App[None]):
             raise UserError(
                 f"The project folder {folder} cannot be created: {exc.strerror}."
             ) from None
-        self.project_path = folder / f"{self.project.package.name}{PROJECT_SUFFIX}"
+        path = folder / f"{self.project.package.name}{PROJECT_SUFFIX}"
+        try:  # claimed with O_EXCL: a new project never replaces an existing project file
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise UserError(
+                f"A project file {path.name} already exists in {folder}: open it from the "
+                "start screen, or choose another name."
+            ) from None
+        except OSError as exc:
+            raise UserError(f"The project file {path} cannot be created: {exc.strerror}.") from None
+        self.project_path = path
         self.save_now()
         draft.unlink(missing_ok=True)
         remember(self.config_dir, self.project_path)

@@ -89,10 +89,14 @@ class ApplicationDialog(ItemDialog):
         # Name and command line follow the file while they still hold what it suggested.
         a: Application = self.item
         old, a.file = a.file, value
+        # The model is set here too, not only through the field's Changed message: keys typed
+        # ahead reach this before that message, and would stop the following.
         if a.name in ("", Path(old).stem):
-            self.query_one("#app-name", Field).input.value = Path(value).stem
+            a.name = Path(value).stem
+            self.query_one("#app-name", Field).input.value = a.name
         if a.command_line in ("", suggested_command(old)):
-            self.query_one("#app-command", Field).input.value = suggested_command(value)
+            a.command_line = suggested_command(value)
+            self.query_one("#app-command", Field).input.value = a.command_line
 
     def action_choose_file(self) -> None:
         from tui.screens.filepicker import FilePicker

@@ -76,9 +76,9 @@ class NetworkScreen(StepScreen):
             # An open network has no key; keep the typed one aside in case of a slip.
             if wifi.key:
                 stash["wifi_key"] = wifi.key
-            key_input.value = ""
+            wifi.key = key_input.value = ""
         elif not wifi.key and stash.get("wifi_key"):
-            key_input.value = stash.pop("wifi_key")
+            wifi.key = key_input.value = stash.pop("wifi_key")
         self.project.wifi = wifi
 
     def refresh_extras(self) -> None:

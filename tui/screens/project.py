@@ -78,6 +78,9 @@ class ProjectScreen(StepScreen):
     def leave(self) -> bool:
         if not self.project.folder.strip():
             folder = f"{DEFAULT_PARENT}/{self.project.package.name}"
+            # Into the model now: the field's Changed message would come after the file is
+            # settled below, which would then go to the current directory.
+            self.project.folder = folder
             self.query_one("#folder", Field).input.value = folder
         try:
             self.app.settle_project_file()  # type: ignore[attr-defined]

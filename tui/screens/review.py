@@ -8,6 +8,7 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -95,8 +96,13 @@ class ReviewScreen(StepScreen):
         yield Static("", id="summary", markup=False)
         yield Static("", id="blocking", markup=False)
         yield Static("", id="warnings", markup=False)
-        yield ProgressPanel(id="build-progress")
-        yield Static("", id="built", markup=False)
+
+    def compose_status(self) -> ComposeResult:
+        # Below the scrolling summary, so the outcome of a build is on screen whatever the
+        # summary is scrolled to.
+        with Vertical(id="build-status"):
+            yield ProgressPanel(id="build-progress")
+            yield Static("", id="built", markup=False)
 
     def refresh_extras(self) -> None:
         from rich.table import Table
@@ -128,11 +134,13 @@ class ReviewScreen(StepScreen):
             "\nPlease note:\n" + "\n".join(f"• {n}" for n in notes) if notes else ""
         )
         built = self.app.built_package  # type: ignore[attr-defined]
-        self.query_one("#built", Static).update(
-            f"\nPackage saved: {built}\nCtrl+N: write it to USB sticks."
-            if built
-            else ("" if blocking else "\nReady: Ctrl+B builds the package.")
-        )
+        if built:
+            status = f"Package saved: {built}\nCtrl+N: write it to USB sticks."
+        elif blocking:
+            status = "Cannot build yet: the reasons are listed above."
+        else:
+            status = "Ready: Ctrl+B builds the package."
+        self.query_one("#built", Static).update(status)
 
     def package_path(self) -> Path:
         p = self.project
@@ -157,15 +165,17 @@ class ReviewScreen(StepScreen):
             return
         if validate(self.project, today=self.today, for_build=True):
             self.app.bell()
-            self.query_one("#blocking").scroll_visible()
+            self.query_one("#built", Static).update(
+                "Not built: fix what is listed under \"Cannot build yet\" first."
+            )
+            self.query_one("#blocking").scroll_visible(animate=False)
             return
         self._building = True
         self.refresh_bindings()
         panel = self.query_one("#build-progress", ProgressPanel)
         panel.reset()
         panel.step(f"Building {self.package_path()}…")
-        # Not animated: a quick build's own scroll below would race an animation still running.
-        self.call_after_refresh(panel.scroll_visible, animate=False)
+        self.query_one("#built", Static).update("")
         self._build(self.package_path())
 
     @work(thread=True, exclusive=True, group="build", exit_on_error=False)
@@ -194,9 +204,8 @@ class ReviewScreen(StepScreen):
         if event.state == WorkerState.SUCCESS:
             result = event.worker.result
             self.app.built_package = result.path  # type: ignore[attr-defined]
+            panel.reset()
             panel.step(f"Built {result.path.name}: {result.size:,} bytes.")
-            # Also as a notification: it is seen whatever the body is scrolled to.
-            self.app.notify(f"Package saved: {result.path}", timeout=15)
         else:
             from tui.errors import UserError
 
@@ -208,7 +217,6 @@ class ReviewScreen(StepScreen):
             )
         self.refresh_bindings()
         self.refresh_extras()
-        self.call_after_refresh(self.query_one("#built").scroll_visible, animate=False)
 
     def action_next(self) -> None:
         if self._building:

@@ -58,10 +58,15 @@ class StepScreen(Screen):
         )
         with Form(id="form"):
             yield from self.compose_form()
+        yield from self.compose_status()
         yield Static("", id="problems")
         yield Footer()
 
     def compose_form(self) -> ComposeResult:
+        yield from ()
+
+    def compose_status(self) -> ComposeResult:
+        """Hook: widgets below the form that never scroll away (a step's own status)."""
         yield from ()
 
     def form_ready(self) -> None:

@@ -104,11 +104,14 @@ class Field(Vertical):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        if event.value == self._value:
+        # The input's value now, not the event's: when keys are typed ahead, or the value
+        # is set from code, an older Changed arrives after newer ones and must not win.
+        value = event.input.value
+        if value == self._value:
             return
-        self._value = event.value
+        self._value = value
         self.touched = True
-        self.apply(event.value)
+        self.apply(value)
         self.post_message(Edited(self.field))
 
     def on_input_blurred(self, event: Input.Blurred) -> None:
