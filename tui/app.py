@@ -12,7 +12,6 @@ typed. Changes are saved automatically (atomically) about once a second.
 from __future__ import annotations
 
 import os
-
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date

@@ -166,7 +166,7 @@ class ReviewScreen(StepScreen):
         if validate(self.project, today=self.today, for_build=True):
             self.app.bell()
             self.query_one("#built", Static).update(
-                "Not built: fix what is listed under \"Cannot build yet\" first."
+                'Not built: fix what is listed under "Cannot build yet" first.'
             )
             self.query_one("#blocking").scroll_visible(animate=False)
             return
