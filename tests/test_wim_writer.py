@@ -27,6 +27,9 @@ from tui.wim import (
 )
 from tui.xpress import compress_resource, decompress
 
+# Every WIM a test here leaves behind is read by wimlib and 7-Zip too (conftest.py).
+pytestmark = pytest.mark.usefixtures("real_readers_check")
+
 STAMP = datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
 INFO = ImageInfo(
     name="Entra bulk <enrol> & co",

@@ -160,7 +160,7 @@ def _parse(data: bytes) -> list[tuple[int, int, int, int, int]]:
     last = dict.fromkeys(keys, 0)
     lookups = map(last.__getitem__, keys)
     stores = map(last.__setitem__, keys, range(1, end + 1))
-    prev = list(map(itemgetter(0), zip(lookups, stores)))
+    prev = list(map(itemgetter(0), zip(lookups, stores, strict=True)))
     prev.append(0)
     hits = list(compress_items(range(end), prev))
     high = _offset_symbols()
