@@ -14,7 +14,7 @@ from collections import Counter
 from functools import lru_cache
 from itertools import compress as compress_items
 from itertools import repeat
-from operator import and_, itemgetter
+from operator import and_, itemgetter, mul
 
 NUM_SYMBOLS = 512
 TABLE_BYTES = NUM_SYMBOLS // 2
@@ -128,9 +128,11 @@ def compress(chunk: bytes) -> bytes | None:
     if size <= TABLE_BYTES + 4:
         return None
     items = _parse(bytes(chunk))
-    lens = _code_lengths(_frequencies(chunk, items))
-    data = _bitstream(chunk, items, lens)
-    return data if len(data) < size else None
+    freqs = _frequencies(chunk, items)
+    lens = _code_lengths(freqs)
+    if _packed_size(items, freqs, lens) >= size:
+        return None  # known without building the bitstream (random data, mostly)
+    return _bitstream(chunk, items, lens)
 
 
 def compress_resource(data: bytes, chunk_size: int = WIM_CHUNK) -> bytes | None:
@@ -285,21 +287,22 @@ def _codewords(lens: list[int]) -> list[str]:
     return words
 
 
-@lru_cache(maxsize=1)
-def _offset_bits() -> list[str]:
-    """The extra bits of every offset (below the implicit leading 1), as '0'/'1' strings."""
-    out = [""] * MAX_CHUNK
-    for offset in range(2, MAX_CHUNK):
-        bits = offset.bit_length() - 1
-        out[offset] = format(offset - (1 << bits), f"0{bits}b")
-    return out
+def _packed_size(items, freqs: list[int], lens: list[int]) -> int:
+    """The exact length _bitstream will produce."""
+    bits = sum(map(mul, freqs, lens))
+    extra_bytes = 0
+    for _, _, length, offset, _ in items:
+        if length:
+            bits += offset.bit_length() - 1
+            if length >= 18:
+                extra_bytes += 1 if length - 18 < 255 else 3
+    return TABLE_BYTES + 2 * _words_loaded(bits) + extra_bytes
 
 
 def _bitstream(data: bytes, items, lens: list[int]) -> bytes:
     """The 256-byte length table, then the bitstream with match-length bytes interleaved
     exactly where the decoder reads them."""
     words = _codewords(lens)
-    offsets = _offset_bits()
     codeword = words.__getitem__
     segments: list[str] = []
     pieces: list[str] = []
@@ -321,7 +324,7 @@ def _bitstream(data: bytes, items, lens: list[int]) -> bytes:
                 inserts.append((consumed, bytes((extra - 15,))))
             else:
                 inserts.append((consumed, bytes((255, extra & 0xFF, extra >> 8))))
-        pieces.append(offsets[offset])
+        pieces.append(bin(offset)[3:])  # the bits below the implicit leading 1
     pieces.append(words[END_OF_DATA])
     bits = "".join(segments) + "".join(pieces)
     nwords = _words_loaded(len(bits))
