@@ -45,3 +45,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             f"The tests read outside the repository: {shown}", red=True
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def real_readers_check(tmp_path: Path):
+    """After the test: every complete WIM it left in tmp_path (the header written, so it
+    starts with the magic) must pass `wimlib-imagex verify` and `7zz t`."""
+    import subprocess
+
+    yield
+    for path in sorted(tmp_path.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with open(path, "rb") as f:
+            if f.read(8) != b"MSWIM\0\0\0":
+                continue
+        for args in (["wimlib-imagex", "verify"], ["7zz", "t"]):
+            result = subprocess.run([*args, str(path)], capture_output=True, text=True)
+            assert result.returncode == 0, f"{args[0]} rejects {path.name}:\n{result.stdout}"
+            warnings = [
+                line
+                for line in result.stderr.splitlines()
+                if "WARNING" in line and "integrity" not in line
+            ]
+            assert warnings == [], result.stderr

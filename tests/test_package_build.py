@@ -33,6 +33,9 @@ from tui.model import (
 
 STAMP = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
+# Every WIM a test here leaves behind is read by wimlib and 7-Zip too (conftest.py).
+pytestmark = pytest.mark.usefixtures("real_readers_check")
+
 
 def full_project(tmp: Path) -> Project:
     """A project that uses every setting the model has, with real payload files."""

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLES
-from test_wim_writer import blob_table, build, payload, run
+from test_wim_writer import blob_table, build, payload, resource_bytes, run
 
 from tui.errors import UserError
-from tui.wim import BLOB_ENTRY, HEADER, RESHDR, Resource
+from tui.wim import BLOB_ENTRY, HEADER, RES_METADATA, RESHDR, Resource
 from tui.wimreader import WimReader
 
 HANG_GUARD_SECONDS = 20  # a hang detector only; a case normally takes milliseconds
@@ -210,17 +210,19 @@ def test_absurd_header_fields(targets, tmp_path, field, at, fmt, values):
 
 
 def with_metadata(data: bytes, change: Callable[[bytearray], None]) -> bytes:
-    """Apply change to the raw metadata resource of our own WIM and fix its SHA-1."""
+    """Apply change to the (decompressed) metadata resource of our own WIM, store the result
+    raw after the XML data, and point the blob table at it with its SHA-1 fixed."""
     out = bytearray(data)
-    res = blob_table(data)[0][0]
-    meta = bytearray(out[res.offset : res.offset + res.size])
+    meta = bytearray(metadata_of(data))
+    size = len(meta)
     change(meta)
-    assert len(meta) == res.size
-    out[res.offset : res.offset + res.size] = meta
+    assert len(meta) == size
     table = Resource.unpack(HEADER.unpack_from(data)[9])
+    moved = Resource(len(meta), RES_METADATA, len(out), len(meta))
+    out[table.offset : table.offset + RESHDR.size] = moved.pack()
     digest_at = table.offset + BLOB_ENTRY.size - 20
     out[digest_at : digest_at + 20] = hashlib.sha1(meta).digest()
-    return bytes(out)
+    return bytes(out + meta)
 
 
 def entries(meta: bytes) -> list[int]:
@@ -242,8 +244,8 @@ def ours(targets) -> bytes:
 
 
 def metadata_of(data: bytes) -> bytes:
-    res = blob_table(data)[0][0]
-    return data[res.offset : res.offset + res.size]
+    """Our metadata resource, decompressed (we write it XPRESS-compressed, as ICD)."""
+    return resource_bytes(data, blob_table(data)[0][0])
 
 
 def test_fixed_up_metadata_still_reads(ours, tmp_path):

@@ -25,6 +25,10 @@ from tui.wim import (
     filetime,
     write_wim,
 )
+from tui.xpress import compress_resource, decompress
+
+# Every WIM a test here leaves behind is read by wimlib and 7-Zip too (conftest.py).
+pytestmark = pytest.mark.usefixtures("real_readers_check")
 
 STAMP = datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
 INFO = ImageInfo(
@@ -109,6 +113,23 @@ def extracted(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def resource_bytes(data: bytes, res: Resource) -> bytes:
+    """A resource's content, read by the format's rules (chunk table of 4-byte offsets
+    relative to its end; a chunk as long as its content is raw)."""
+    stored = data[res.offset : res.offset + res.size]
+    if not res.flags & RES_COMPRESSED:
+        return stored
+    count = -(-res.original_size // 32768)
+    table = (count - 1) * 4
+    starts = [0, *struct.unpack(f"<{count - 1}I", stored[:table]), res.size - table]
+    out = b""
+    for i in range(count):
+        chunk = stored[table + starts[i] : table + starts[i + 1]]
+        size = min(32768, res.original_size - i * 32768)
+        out += chunk if len(chunk) == size else decompress(chunk, size)
+    return out
+
+
 def blob_table(data: bytes) -> list[tuple[Resource, int, bytes]]:
     fields = HEADER.unpack_from(data)
     table = Resource.unpack(fields[9])
@@ -173,7 +194,7 @@ def test_wimlib_sees_the_image_properties_in_icd_order(built):
     assert text["PACKAGEID"] == INFO.package_id
     assert text["WIMBOOT"] == "0"
     assert text["HARDLINKBYTES"] == "0"
-    assert int(text["FILECOUNT"]) == len(expected)
+    assert int(text["FILECOUNT"]) == len(expected) + 2  # what ICD writes (docs/wim.md)
     assert int(text["TOTALBYTES"]) == sum(len(b) for b in expected.values())
     dirs = {str(Path(p).parents[i]) for p in expected for i in range(len(Path(p).parts) - 1)}
     assert int(text["DIRCOUNT"]) == len(dirs)
@@ -219,8 +240,10 @@ def test_header_and_layout_as_icd_writes_them(built):
     assert table.offset + table.size == xml.offset
     entries = blob_table(data)
     metadata = entries[0][0]
-    assert metadata.flags == 0x02 and metadata.offset + metadata.size == table.offset
-    assert all(not res.flags & RES_COMPRESSED for res, _, _ in entries)
+    # metadata compressed (0x06), blob table and XML raw with the metadata flag, as ICD
+    assert metadata.flags == 0x06 and metadata.offset + metadata.size == table.offset
+    assert metadata.size < metadata.original_size
+    assert (table.flags, xml.flags) == (0x02, 0x02)
     assert data[xml.offset : xml.offset + 2] == b"\xff\xfe"
     # identical contents are stored once, with a reference per file
     unique = {hashlib.sha1(b).digest(): b for b in expected.values() if b}
@@ -228,8 +251,16 @@ def test_header_and_layout_as_icd_writes_them(built):
     assert set(stored) == set(unique)
     counts = [hashlib.sha1(b).digest() for b in expected.values() if b]
     assert stored == {d: counts.count(d) for d in unique}
+    # each blob is compressed exactly when that makes it smaller
     for res, _, digest in entries[1:]:
-        assert hashlib.sha1(data[res.offset : res.offset + res.size]).digest() == digest
+        content = unique[digest]
+        assert bool(res.flags & RES_COMPRESSED) == (compress_resource(content) is not None)
+        assert res.original_size == len(content)
+        assert resource_bytes(data, res) == content
+        assert hashlib.sha1(resource_bytes(data, res)).digest() == digest
+    flags = {len(unique[d]): res.flags for res, _, d in entries[1:]}
+    assert flags[3] == 0x00  # too small to gain from a 256-byte code table
+    assert flags[5 * 32768 + 123] == RES_COMPRESSED  # text-like, many chunks
     assert len(data) < sum(len(b) for b in expected.values())
 
 
@@ -371,12 +402,15 @@ def test_dentries_are_8_byte_aligned_and_subdirs_point_at_children(built):
     wim, expected = built
     data = wim.read_bytes()
     res = blob_table(data)[0][0]
-    meta = data[res.offset : res.offset + res.size]
+    meta = resource_bytes(data, res)
     total, count = struct.unpack_from("<II", meta)
     assert (total, count) == (8, 0)
     found: list[str] = []
+    lists: list[int] = []  # where each folder's list starts, in depth-first visiting order
 
     def walk(at: int, prefix: str) -> None:
+        lists.append(at)
+        seen_folder = False
         while (length := struct.unpack_from("<Q", meta, at)[0]) != 0:
             assert at % 8 == 0 and length % 8 == 0
             attributes, security, subdir = struct.unpack_from("<IiQ", meta, at + 8)
@@ -386,15 +420,18 @@ def test_dentries_are_8_byte_aligned_and_subdirs_point_at_children(built):
             assert security == -1
             if attributes & 0x10:
                 assert subdir % 8 == 0 and subdir > at
+                seen_folder = True
                 walk(subdir, prefix + name + "/")
             else:
                 assert attributes == 0x20 and subdir == 0
+                assert not seen_folder, "files come before folders, as ICD writes them"
                 found.append(prefix + name)
             at += length
 
     root_subdir = struct.unpack_from("<Q", meta, 8 + 16)[0]
     walk(root_subdir, "")
     assert sorted(found) == sorted(expected)
+    assert lists == sorted(lists), "laid out depth first, as ICD and wimlib"
     assert os.path.commonprefix([meta[-8:], bytes(8)]) == bytes(8)
 
 

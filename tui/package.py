@@ -163,6 +163,10 @@ def data_asset_xml(assets: Sequence[Asset]) -> bytes:
     return px.elements_index("DataAsset", DATA_ASSET_INDEX, metadata)
 
 
+# ICD writes Multivariant before CommonSettings at the root (all four samples; docs/wim.md).
+ROOT_ORDER = ("Multivariant", "CommonSettings")
+
+
 def package_tree(
     project: Project,
     assets: Sequence[Asset] = (),
@@ -283,7 +287,12 @@ def build_package(
             writer = WimWriter(f, total=_payload_size(project), progress=progress)
             assets = collect_assets(project, store=partial(writer.store, sha256=True))
             tree = package_tree(project, assets, certificates)
-            writer.finish(tree, image_info(project, timestamp), guid=wim_guid(project, timestamp))
+            writer.finish(
+                tree,
+                image_info(project, timestamp),
+                guid=wim_guid(project, timestamp),
+                first=ROOT_ORDER,
+            )
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, out)

@@ -1,8 +1,10 @@
 """The WIM container of a provisioning package: on-disk structures and the writer.
 
-One image of regular files and folders, every resource stored raw (see docs/wim.md for why),
-identical contents stored once, deterministic bytes for the same input and timestamp.
-Payload files are streamed from disk in chunks, so memory use does not grow with their size.
+One image of regular files and folders laid out as ICD lays them out, identical contents
+stored once, deterministic bytes for the same input and timestamp. The metadata and every blob
+up to COMPRESS_LIMIT are XPRESS-compressed when that makes them smaller (as ICD does, see
+docs/wim.md); larger payload files are streamed from disk raw, so memory use does not grow
+with their size.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import os
 import struct
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tui.errors import UserError
+from tui.xpress import compress_resource
 
 MAGIC = b"MSWIM\0\0\0"
 HEADER_SIZE = 208
@@ -60,6 +63,11 @@ SECURITY_EMPTY = struct.pack("<II", 8, 0)  # total length 8, no descriptors
 
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 COPY_BUFFER = 1 << 20
+# Blobs up to this size are compressed (about a second each at worst in pure Python); larger
+# payloads, in practice installers that are compressed already, are copied raw.
+COMPRESS_LIMIT = 1 << 20
+# ICD writes this many more than the true number of files in FILECOUNT (all four samples).
+ICD_FILECOUNT_EXTRA = 2
 MAX_NAME_UNITS = 255
 _FORBIDDEN_CHARS = set('\\/:*?"<>|') | {chr(c) for c in range(32)}
 
@@ -135,9 +143,17 @@ class _Node:
     hash: bytes = ZERO_HASH
     size: int = 0
 
-    def sorted_children(self) -> list[_Node]:
+    def sorted_children(self, first: Sequence[str] = ()) -> list[_Node]:
+        """Files, then folders, each in case-insensitive order, as ICD writes them; names in
+        first (folders at the root, for ICD's Multivariant before CommonSettings) lead."""
         assert self.children is not None
-        return sorted(self.children.values(), key=lambda n: (_fold(n.name), n.name))
+        rank = {_fold(name): i for i, name in enumerate(first)}
+
+        def key(n: _Node) -> tuple:
+            fold = _fold(n.name)
+            return (rank.get(fold, len(rank)), n.children is not None, fold, n.name)
+
+        return sorted(self.children.values(), key=key)
 
 
 def _fold(name: str) -> str:
@@ -192,8 +208,8 @@ def _checked_source(path: str, source: Source) -> Source:
     return source
 
 
-def _walk_files(node: _Node) -> Iterable[_Node]:
-    for child in node.sorted_children():
+def _walk_files(node: _Node, first: Sequence[str] = ()) -> Iterable[_Node]:
+    for child in node.sorted_children(first):
         if child.children is None:
             yield child
         else:
@@ -245,34 +261,33 @@ def _dentry(node: _Node, subdir_offset: int, time: int) -> bytes:
     return body.ljust(_dentry_length(node.name), b"\0")
 
 
-def metadata_resource(root: _Node, time: int) -> bytes:
-    """Security data (none), the root entry, then each folder's children followed by an
-    8-byte end marker; folders are laid out breadth-first, as subdir offsets are computed."""
-    root_at = len(SECURITY_EMPTY)
-    next_free = root_at + _dentry_length("") + 8
+def metadata_resource(root: _Node, time: int, first: Sequence[str] = ()) -> bytes:
+    """Security data (none), the root entry and an end marker, then depth first (as ICD and
+    wimlib): a folder's children and an 8-byte end marker, followed by each child folder's
+    own lists in turn. A folder's subdir offset is where its children start."""
+    order: list[tuple[_Node, list[_Node]]] = []  # (folder, its children) in layout order
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        children = folder.sorted_children(first if folder is root else ())
+        order.append((folder, children))
+        stack += reversed([c for c in children if c.children is not None])
     offsets: dict[int, int] = {}  # id(folder) -> offset of its children
-    order: list[_Node] = []
-    queue = [root]
-    while queue:
-        folder = queue.pop(0)
-        offsets[id(folder)] = next_free
-        order.append(folder)
-        for child in folder.sorted_children():
-            next_free += _dentry_length(child.name)
-            if child.children is not None:
-                queue.append(child)
-        next_free += 8
+    at = len(SECURITY_EMPTY) + _dentry_length("") + 8
+    for folder, children in order:
+        offsets[id(folder)] = at
+        at += sum(_dentry_length(c.name) for c in children) + 8
 
     def entry(node: _Node) -> bytes:
         return _dentry(node, offsets.get(id(node), 0), time)
 
     out = bytearray(SECURITY_EMPTY)
     out += entry(root) + bytes(8)
-    for folder in order:
-        for child in folder.sorted_children():
+    for _, children in order:
+        for child in children:
             out += entry(child)
         out += bytes(8)
-    assert len(out) == next_free
+    assert len(out) == at
     return bytes(out)
 
 
@@ -369,23 +384,41 @@ class WimWriter:
 
     def store(self, source: bytes | Path, *, sha256: bool = False) -> Blob:
         """Store contents (once for identical contents) and return what identifies them."""
+        if not isinstance(source, bytes):
+            path = Path(source)
+            if _size(path) > COMPRESS_LIMIT:
+                return self._store_streamed(path, sha256)
+            source = _read_small(path, self._advance)
+        else:
+            self._done += len(source)
+        size = len(source)
+        sha1 = hashlib.sha1(source).digest() if size else ZERO_HASH
+        if size and sha1 not in self._stored:
+            self._stored[sha1] = self._write_blob(source)
+        wide = hashlib.sha256(source).digest() if sha256 else None
+        self._advance(0)
+        return Blob(sha1, size, wide)
+
+    def _write_blob(self, data: bytes, flags: int = 0) -> Resource:
+        """Write data compressed if that makes it smaller (and it is not too large), else raw."""
+        packed = compress_resource(data) if len(data) <= COMPRESS_LIMIT else None
+        at = self._out.tell()
+        if packed is None:
+            self._out.write(data)
+            return Resource(len(data), flags, at, len(data))
+        self._out.write(packed)
+        return Resource(len(packed), flags | RES_COMPRESSED, at, len(data))
+
+    def _store_streamed(self, path: Path, sha256: bool) -> Blob:
         out = self._out
         start = out.tell()
-        if isinstance(source, bytes):
-            size = len(source)
-            sha1 = hashlib.sha1(source).digest() if size else ZERO_HASH
-            if size and sha1 not in self._stored:
-                out.write(source)
-            wide = hashlib.sha256(source).digest() if sha256 else None
-            self._done += size
+        sha1, size, wide = _copy_hashed(out, path, sha256, self._advance)
+        if not size:
+            sha1 = ZERO_HASH
+        elif sha1 in self._stored:
+            out.seek(start)  # a duplicate: later writes overwrite it
         else:
-            sha1, size, wide = _copy_hashed(out, Path(source), sha256, self._advance)
-            if not size:
-                sha1 = ZERO_HASH
-            elif sha1 in self._stored:
-                out.seek(start)  # a duplicate: later writes overwrite it
-        if size:
-            self._stored.setdefault(sha1, Resource(size, 0, start, size))
+            self._stored[sha1] = Resource(size, 0, start, size)
         self._advance(0)
         return Blob(sha1, size, wide)
 
@@ -395,27 +428,32 @@ class WimWriter:
             self._progress(self._done, max(self._total, self._done))
 
     def finish(
-        self, files: Iterable[tuple[str, Source]], info: ImageInfo, *, guid: bytes | None = None
+        self,
+        files: Iterable[tuple[str, Source]],
+        info: ImageInfo,
+        *,
+        guid: bytes | None = None,
+        first: Sequence[str] = (),
     ) -> None:
         """Write the tree of files (contents not yet stored are stored now), the tables and
-        the header."""
-        self.finish_tree(_build_tree(files), info, guid=guid)
+        the header. Top-level names in first come first, in that order."""
+        self.finish_tree(_build_tree(files), info, guid=guid, first=first)
 
-    def finish_tree(self, root: _Node, info: ImageInfo, *, guid: bytes | None = None) -> None:
+    def finish_tree(
+        self, root: _Node, info: ImageInfo, *, guid: bytes | None = None, first: Sequence[str] = ()
+    ) -> None:
         out = self._out
         refs: dict[bytes, int] = {}
-        payload = list(_walk_files(root))
+        payload = list(_walk_files(root, first))
         for node in payload:
             blob = node.source if isinstance(node.source, Blob) else self.store(node.source)
             node.hash, node.size = blob.sha1, blob.size
             if blob.size:
                 refs[blob.sha1] = refs.get(blob.sha1, 0) + 1
 
-        time = filetime(info.timestamp)
-        metadata = metadata_resource(root, time)
-        metadata_res = Resource(len(metadata), RES_METADATA, out.tell(), len(metadata))
-        out.write(metadata)
-
+        metadata = metadata_resource(root, filetime(info.timestamp), first)
+        metadata_res = self._write_blob(metadata, RES_METADATA)
+        # The blob table and the XML data stay raw, as ICD writes them.
         table = bytearray(
             BLOB_ENTRY.pack(metadata_res.pack(), 1, 1, hashlib.sha1(metadata).digest())
         )
@@ -430,7 +468,7 @@ class WimWriter:
         xml = image_xml(
             info,
             dir_count=dirs,
-            file_count=count,
+            file_count=count + ICD_FILECOUNT_EXTRA,
             total_bytes=sum(n.size for n in payload),
             xml_offset=xml_offset,
         )
@@ -452,17 +490,19 @@ def write_wim(
     *,
     guid: bytes | None = None,
     progress: Callable[[int, int], None] | None = None,
+    first: Sequence[str] = (),
 ) -> None:
     """Write a one-image WIM of files ('/'-separated paths; folders implied) to out.
 
     out must be a seekable binary file opened for writing; it is written from offset 0 and
-    truncated at the end. The caller writes to a temporary file and renames it.
+    truncated at the end. The caller writes to a temporary file and renames it. Top-level
+    names in first come first, in that order.
     """
     root = _build_tree(files)  # every name is checked before any byte is written
-    payload = list(_walk_files(root))
+    payload = list(_walk_files(root, first))
     total = sum(_source_size(n.source) for n in payload)
     writer = WimWriter(out, total=total, progress=progress)
-    writer.finish_tree(root, info, guid=guid)
+    writer.finish_tree(root, info, guid=guid, first=first)
 
 
 def _source_size(source: Source) -> int:
@@ -504,6 +544,22 @@ def _copy_hashed(
         raise UserError(f"The file '{path}' changed while the package was being built.")
     sha256 = hashers[1].digest() if want_sha256 else None
     return hashers[0].digest(), copied, sha256
+
+
+def _read_small(path: Path, advance: Callable[[int], None]) -> bytes:
+    """A payload of at most COMPRESS_LIMIT bytes, whole; refused if it changes meanwhile."""
+    try:
+        with open(path, "rb", buffering=0) as src:
+            before = os.fstat(src.fileno())
+            data = src.read(COMPRESS_LIMIT + 1)
+        advance(len(data))
+        after = os.stat(path)
+    except OSError as e:
+        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+    same = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    if not same or len(data) != before.st_size:
+        raise UserError(f"The file '{path}' changed while the package was being built.")
+    return data
 
 
 def _hash_file(path: Path, digest, limit: int, stop: threading.Event) -> int:
