@@ -147,6 +147,8 @@ def test_settings_follow_wcds_order_and_spellings(tmp_path):
         f"{APP}/RestartRequired": "True",
         f"{APP}/ReturnCodeRestart": "3010",
         f"{APP}/ReturnCodeSuccess": "0",
+        "SharedPC/AccountManagement/AccountModel": "Domain-joined only",
+        "SharedPC/AccountManagement/EnableAccountManager": "True",
         "SharedPC/EnableSharedPCMode": "True",
     }
     # list items are keyed as WCD 2025 writes them: the key attribute only, no Name copy

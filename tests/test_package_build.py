@@ -189,8 +189,8 @@ def test_ad_join_package_carries_its_settings(tmp_path):
     assert stems[:4] == [
         "ConnectivityProfiles_WLAN_WLANSetting_0.provxml",
         "Accounts_ComputerAccount.provxml",
-        "Accounts_Users_0.provxml",
-        "Accounts_Users_1.provxml",
+        "Accounts_Users_support.provxml",
+        "Accounts_Users_kiosk.provxml",
     ]
     tree = dict(package.package_tree(project, package.collect_assets(project)))
     domain = next(v for k, v in tree.items() if k.endswith("Accounts_ComputerAccount.provxml"))
@@ -199,7 +199,7 @@ def test_ad_join_package_carries_its_settings(tmp_path):
     wifi = next(v for k, v in tree.items() if "WLANSetting" in k).decode("utf-8-sig")
     assert "&lt;authentication&gt;open&lt;/authentication&gt;" in wifi
     assert "&lt;nonBroadcast&gt;true&lt;/nonBroadcast&gt;" in wifi
-    kiosk = next(v for k, v in tree.items() if k.endswith("Accounts_Users_1.provxml"))
+    kiosk = next(v for k, v in tree.items() if k.endswith("Accounts_Users_kiosk.provxml"))
     assert b'name="LocalUserGroup" value="1" datatype="integer"' in kiosk
     assert result.derived == [
         "ConnectivityProfiles/WLAN/WLANSetting/WLANConfig/WLANXmlSettings",
@@ -219,14 +219,18 @@ def test_package_tree_carries_every_setting(tmp_path):
     names = [p.rsplit("/", 1)[-1] for p in result.files if p.endswith(".provxml")]
     stems = [n.split("__", 1)[1].removesuffix(".provxml") for n in names]
     assert stems == [
+        # Uicc_RunOnce comes first in MasterDatastore, as in the real prosku package.
+        "EditionUpgrade_UpgradeEditionWithProductKey",
         "ConnectivityProfiles_WLAN_WLANSetting_0",
         "Certificates_RootCertificates_0",
         "Certificates_RootCertificates_1",
         "Accounts_Azure",
         "Accounts",
-        "Accounts_Users_0",
+        "Accounts_Users_labadmin",
         "Policies_ApplicationManagement_AllowAllTrustedApps",
         "OOBE_Desktop_HideOobe",
+        "SharedPC_AccountManagement_AccountModel",
+        "SharedPC_AccountManagement_EnableAccountManager",
         "SharedPC_EnableSharedPCMode",
         "ProvisioningCommands_PrimaryContext_Command_0_CommandFile",
         "ProvisioningCommands_PrimaryContext_Command_0_CommandLine",
@@ -241,9 +245,13 @@ def test_package_tree_carries_every_setting(tmp_path):
         "ProvisioningCommands_PrimaryContext_Command_1_RestartRequired",
         "ProvisioningCommands_PrimaryContext_Command_1_ReturnCodeRestart",
         "ProvisioningCommands_PrimaryContext_Command_1_ReturnCodeSuccess",
-        "EditionUpgrade_UpgradeEditionWithProductKey",
         "CleanPC_CleanPCWithoutRetainingUserData",
     ]
+    assert (
+        "Multivariant/0/Prov/Uicc_RunOnce/0__EditionUpgrade_UpgradeEditionWithProductKey.provxml"
+        in (result.files)
+    )
+    assert b'Name="Uicc_RunOnce"' in expected["Multivariant/0/MasterDatastore.xml"]
     assert len(result.derived) == 6
     # Installer and dependency are carried under DataAsset/2/<i>_<b64 sha256>/<name>.
     payloads = [p for p in result.files if p.startswith("DataAsset/2/")]

@@ -145,8 +145,8 @@ def test_repeated_settings_groups_get_instance_suffixes():
     users = [pl for pl in placed if pl.doc.group == px.GROUP_USER]
     assert [pl.settings_group for pl in users] == [px.GROUP_USER, px.GROUP_USER + "_0"]
     assert [pl.file_name for pl in users] == [
-        "0__Accounts_Users_0.provxml",
-        "1__Accounts_Users_1.provxml",
+        "0__Accounts_Users_admin.provxml",
+        "1__Accounts_Users_helpdesk.provxml",
     ]
     lines = [pl for pl in placed if pl.doc.stem.endswith("_CommandLine")]
     assert [pl.settings_group for pl in lines] == [
@@ -221,9 +221,23 @@ def test_every_derived_setting_is_flagged_and_listed():
     assert flagged == set(px.derived_settings(p))
     assert len(flagged) == 7
     # Derived GUIDs are stable name-based UUIDs in our own namespace.
-    shared = next(d for d in docs if d.derived == px.DERIVED_SHARED_PC)
-    assert shared.group == px.derived_group("SharedPC/EnableSharedPCMode")
-    assert shared.stem == "SharedPC_EnableSharedPCMode"
+    shared = [d for d in docs if d.derived == px.DERIVED_SHARED_PC]
+    assert shared[-1].group == px.derived_group("SharedPC/EnableSharedPCMode")
+    # The SharedPC CSP wants the account settings before EnableSharedPCMode.
+    assert [d.stem for d in shared] == [
+        "SharedPC_AccountManagement_AccountModel",
+        "SharedPC_AccountManagement_EnableAccountManager",
+        "SharedPC_EnableSharedPCMode",
+    ]
+    assert [
+        (path, parm.name, parm.value, parm.datatype)
+        for d in shared
+        for path, parm in px.walk(d.roots)
+    ] == [
+        ("SharedPC", "AccountModel", "1", "integer"),  # domain-joined accounts: it joins AD
+        ("SharedPC", "EnableAccountManager", "true", "boolean"),
+        ("SharedPC", "EnableSharedPCMode", "true", "boolean"),
+    ]
     # The order: network first, reset last.
     assert (
         docs[0].stem.startswith("ConnectivityProfiles")
@@ -231,9 +245,17 @@ def test_every_derived_setting_is_flagged_and_listed():
     )
     key_parm = next(px.walk(d.roots) for d in docs if d.derived == px.DERIVED_PRODUCT_KEY)[0]
     assert key_parm == ("WindowsLicensing", key_parm[1]) and key_parm[1].exec
+    # The stage the one real EditionUpgrade package (iot-adk-prosku) uses.
+    assert next(d for d in docs if d.derived == px.DERIVED_PRODUCT_KEY).source == "Uicc_RunOnce"
     cert = next(px.walk(d.roots) for d in docs if d.derived == px.DERIVED_CERTIFICATE)[0]
     assert cert[0] == "RootCATrustedCertificates/Root/" + inputs.certificates[0].thumbprint
     assert cert[1].value == "MAMCAQE="
+    assert cert[1].datatype == ""  # the b64 node written without datatype, as [MS-MDE2] does
+    cert_doc = next(d for d in docs if d.derived == px.DERIVED_CERTIFICATE)
+    assert (
+        b'<parm SettingsPath="Certificates/RootCertificates/RootCertificate/CertificatePath" '
+        b'name="EncodedCertificate" value="MAMCAQE=" />' in px.render(cert_doc)
+    )
     asset = next(d for d in docs if d.stem.endswith("_CommandFile"))
     path, parm = px.walk(asset.roots)[0]
     setting = "/ProvisioningCommands/PrimaryContext/Command/0/CommandFile"
@@ -266,3 +288,60 @@ def test_repr_of_the_documents_shows_no_secret():
     assert "BPRT" in text and "fieldadmin" in text  # the rest is still shown
     for secret in ("secret-bulk-token", "correct horse battery", "Adm1n-Pa55"):
         assert secret not in text
+
+
+def test_shared_pc_without_a_join_allows_guests_only():
+    p = bare_project()
+    p.device.shared_pc = True
+    model = next(d for d in px.project_documents(p) if d.stem.endswith("AccountModel"))
+    assert px.walk(model.roots)[0][1].value == "0"
+
+
+@pytest.mark.parametrize(
+    ("ssid", "segment"),
+    [
+        ("Contoso Lab", "Contoso%20Lab"),
+        ("Büro", "B%C3%BCro"),  # non-ASCII: its UTF-8 bytes, escaped
+        ("Lab/5G", "Lab%2F5G"),  # a slash must not split the node path
+        ("100%", "100%25"),
+        ("plain-Net_1.x", "plain-Net_1.x"),
+    ],
+)
+def test_wifi_node_escapes_the_ssid_but_the_profile_keeps_it(ssid, segment):
+    p = bare_project()
+    p.wifi = Wifi(ssid=ssid, key="correct horse")
+    (doc,) = px.project_documents(p)
+    ((path, parm),) = px.walk(doc.roots)
+    assert path == f"WiFi/Profile/{segment}"
+    assert len(doc.roots[0].children[0].children) == 1  # one Profile child: not split
+    profile = etree.fromstring(parm.value.encode())
+    ns = {"w": px.WLAN_NAMESPACE}
+    assert profile.findtext("w:name", namespaces=ns) == ssid
+    assert profile.findtext("w:SSIDConfig/w:SSID/w:name", namespaces=ns) == ssid
+    assert f'<characteristic type="{segment}">' in px.render(doc).decode("utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("name", "part"),
+    [
+        ("fieldadmin", "fieldadmin"),  # as a WCD-built package names it
+        ("Jürgen", "Jürgen"),
+        ("lab admin", "lab_admin"),
+        ("50%off", "50_off"),
+        ("$(x)", "__x_"),
+        ("end.", "end"),
+    ],
+)
+def test_local_user_file_is_named_after_the_user(name, part):
+    p = bare_project()
+    p.local_users = [LocalUser(name, "pw")]
+    (placed,) = px.place(px.project_documents(p))
+    assert placed.file_name == f"0__Accounts_Users_{part}.provxml"
+    assert px.walk(placed.doc.roots)[0][0] == f"Accounts/Users/{name}"  # the real name in the CSP
+
+
+def test_two_users_with_the_same_file_part_still_get_distinct_files():
+    p = bare_project()
+    p.local_users = [LocalUser("a b", "pw"), LocalUser("a_b", "pw")]
+    names = [pl.file_name for pl in px.place(px.project_documents(p))]
+    assert names == ["0__Accounts_Users_a_b.provxml", "1__Accounts_Users_a_b.provxml"]

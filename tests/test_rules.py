@@ -176,6 +176,16 @@ def test_active_directory_without_a_macro_is_a_warning_not_an_error(project):
     assert "device.name" not in {w.field for w in warnings(project, today=TODAY)}
 
 
+def test_active_directory_join_is_flagged_experimental(project):
+    project.join = JoinKind.ACTIVE_DIRECTORY
+    project.device.name = "AD-%RAND:5%"
+    fields = {w.field: w.message for w in warnings(project, today=TODAY)}
+    assert "is experimental" in fields["domain.domain"]
+    assert fields["domain.domain"].startswith(label("domain.domain") + ": ")
+    project.join = JoinKind.ENTRA
+    assert "domain.domain" not in {w.field for w in warnings(project, today=TODAY)}
+
+
 # --- package -------------------------------------------------------------------------------
 
 

@@ -34,6 +34,8 @@ from tui.settings import (
     PRODUCT_KEY,
     ROOT_CERT,
     SHARED_PC,
+    SHARED_PC_ACCOUNT_MANAGER,
+    SHARED_PC_ACCOUNT_MODEL,
     TRUSTED_APPS,
     USER,
     WLAN,
@@ -345,6 +347,7 @@ class _Reader:
         self._users: dict[str, LocalUser] = {}
         self._apps: dict[str, Application] = {}
         self._certs: dict[str, Certificate] = {}
+        self._shared_pc_accounts: list[Setting] = []
 
     def _bool(self, setting: Setting) -> bool:
         value = setting.value.lower()
@@ -405,6 +408,9 @@ class _Reader:
             return True
         if path == SHARED_PC:
             p.device.shared_pc = self._bool(s)
+            return True
+        if path in (SHARED_PC_ACCOUNT_MODEL, SHARED_PC_ACCOUNT_MANAGER):
+            self._shared_pc_accounts.append(s)  # checked in finish(), once the join is known
             return True
         if path == PRODUCT_KEY:
             p.device.product_key = s.value
@@ -476,6 +482,12 @@ class _Reader:
         self.project.local_users = list(self._users.values())
         self.project.applications = list(self._apps.values())
         self.project.certificates = list(self._certs.values())
+        # Shared-PC account settings are derived from the join; others are not modelled.
+        settings = project_settings(self.project)
+        written = {s.path: s.value for s in settings if s.path.startswith("SharedPC/")}
+        for s in self._shared_pc_accounts:
+            if written.get(s.path, "").casefold() != s.value.casefold():
+                self.unknown.append(s.path)
         return self.project
 
 

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote
 
 from tui.errors import UserError
 from tui.model import JoinKind, Project, Wifi, WifiSecurity
-from tui.settings import MASK, is_secret
+from tui.settings import (
+    MASK,
+    SHARED_PC_ACCOUNT_MANAGER,
+    SHARED_PC_ACCOUNT_MODEL,
+    is_secret,
+    shared_pc_account_model,
+)
 
 BOM = b"\xef\xbb\xbf"
 CRLF = "\r\n"
@@ -87,7 +95,7 @@ def is_secret_parm(name: str) -> bool:
 class Parm:
     name: str
     value: str
-    datatype: str  # "string", "integer" or "boolean"
+    datatype: str  # "string", "integer", "boolean", or "" for none (written without the attribute)
     settings_path: str = ""  # WCD 2024+ writes the customizations path (list keys dropped)
     exec: bool = False  # CSP nodes whose only operation is Execute
 
@@ -170,7 +178,9 @@ def _attrs(pairs: Sequence[tuple[str, str]]) -> str:
 def _render_node(item: Node | Parm, depth: int, lines: list[str], with_path: bool) -> None:
     pad = "  " * depth
     if isinstance(item, Parm):
-        pairs = [("name", item.name), ("value", item.value), ("datatype", item.datatype)]
+        pairs = [("name", item.name), ("value", item.value)]
+        if item.datatype:
+            pairs.append(("datatype", item.datatype))
         if item.settings_path and with_path:
             pairs.insert(0, ("SettingsPath", item.settings_path))
         if item.exec:
@@ -228,6 +238,31 @@ def wlan_profile_xml(wifi: Wifi) -> str:
     )
 
 
+def csp_segment(name: str) -> str:
+    """A name as one segment of a CSP node path: %-escaped as RFC 2396 asks (UTF-8 bytes).
+
+    Letters, digits and RFC 2396's unreserved marks stay; everything else, including space,
+    ``/`` and ``%``, becomes ``%XX`` (the WiFi CSP: the SSID part of the node must be a valid URI).
+    """
+    return quote(name, safe="-_.!~*'()")
+
+
+# Characters Windows forbids in file names, and the ones the ConfigurationSet Data path and
+# its $(...) macros give a meaning to; WCD's own handling of them is not known.
+_FILE_PART_UNSAFE = frozenset('<>:"/\\|?*%$()')
+
+
+def file_part(name: str) -> str:
+    """A name as part of a provxml file name: unsafe characters, spaces and controls become ``_``.
+
+    The ``N__`` counter keeps file names unique even when two names map to the same part.
+    """
+    cleaned = "".join(
+        "_" if c in _FILE_PART_UNSAFE or unicodedata.category(c)[0] in "CZ" else c for c in name
+    )
+    return cleaned.rstrip(".") or "_"
+
+
 def _escape_text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -282,7 +317,7 @@ def _computer_account(project: Project) -> list[ProvDoc]:
 
 def _users(project: Project) -> list[ProvDoc]:
     docs = []
-    for i, user in enumerate(project.local_users):
+    for user in project.local_users:
         group = LOCAL_USER_GROUPS.get(user.group)
         if group is None:
             known = ", ".join(LOCAL_USER_GROUPS)
@@ -295,7 +330,7 @@ def _users(project: Project) -> list[ProvDoc]:
         )
         docs.append(
             ProvDoc(
-                f"Accounts_Users_{i}",
+                f"Accounts_Users_{file_part(user.name)}",
                 GROUP_USER,
                 (chain("Accounts/Users", Node(user.name, parms)),),
             )
@@ -323,7 +358,7 @@ def _wifi(project: Project) -> list[ProvDoc]:
     if project.wifi is None:
         return []
     parm = Parm("WlanXml", wlan_profile_xml(project.wifi), "string", DERIVED_WIFI)
-    root = chain("WiFi/Profile", Node(project.wifi.ssid, (parm,)))
+    root = chain("WiFi/Profile", Node(csp_segment(project.wifi.ssid), (parm,)))
     return [
         ProvDoc(
             "ConnectivityProfiles_WLAN_WLANSetting_0", GROUP_WLAN, (root,), derived=DERIVED_WIFI
@@ -335,7 +370,8 @@ def _certificates(inputs: Inputs) -> list[ProvDoc]:
     docs = []
     for i, cert in enumerate(inputs.certificates):
         encoded = base64.b64encode(cert.der).decode("ascii")
-        parm = Parm("EncodedCertificate", encoded, "string", DERIVED_CERTIFICATE)
+        # No datatype, as [MS-MDE2]'s provisioning example writes EncodedCertificate (b64 node).
+        parm = Parm("EncodedCertificate", encoded, "", DERIVED_CERTIFICATE)
         root = chain("RootCATrustedCertificates/Root", Node(cert.thumbprint, (parm,)))
         group = derived_group(DERIVED_CERTIFICATE)
         stem = f"Certificates_RootCertificates_{i}"
@@ -350,8 +386,25 @@ def _single(path: str, csp: str, parm: Parm) -> ProvDoc:
 def _shared_pc(project: Project) -> list[ProvDoc]:
     if not project.device.shared_pc:
         return []
-    parm = Parm("EnableSharedPCMode", "true", "boolean", DERIVED_SHARED_PC)
-    return [_single(DERIVED_SHARED_PC, "SharedPC", parm)]
+    # The SharedPC CSP: account settings must be set before EnableSharedPCMode acts.
+    model = str(shared_pc_account_model(project))
+    parms = (
+        (SHARED_PC_ACCOUNT_MODEL, Parm("AccountModel", model, "integer", SHARED_PC_ACCOUNT_MODEL)),
+        (
+            SHARED_PC_ACCOUNT_MANAGER,
+            Parm("EnableAccountManager", "true", "boolean", SHARED_PC_ACCOUNT_MANAGER),
+        ),
+        (DERIVED_SHARED_PC, Parm("EnableSharedPCMode", "true", "boolean", DERIVED_SHARED_PC)),
+    )
+    return [
+        ProvDoc(
+            path.replace("/", "_"),
+            derived_group(path),
+            (chain("SharedPC", parm),),
+            derived=DERIVED_SHARED_PC,
+        )
+        for path, parm in parms
+    ]
 
 
 def _command_doc(n: int, name: str, value: str, datatype: str) -> ProvDoc:
@@ -398,7 +451,9 @@ def _product_key(project: Project) -> list[ProvDoc]:
         return []
     key = project.device.product_key
     parm = Parm("UpgradeEditionWithProductKey", key, "string", DERIVED_PRODUCT_KEY, exec=True)
-    return [_single(DERIVED_PRODUCT_KEY, "WindowsLicensing", parm)]
+    doc = _single(DERIVED_PRODUCT_KEY, "WindowsLicensing", parm)
+    # The one real EditionUpgrade setting (iot-adk-prosku.ppkg) is in Uicc_RunOnce.
+    return [replace(doc, source="Uicc_RunOnce")]
 
 
 def _clean_pc(project: Project) -> list[ProvDoc]:

@@ -603,6 +603,14 @@ def warnings(project: Project, *, today: date) -> list[Problem]:
                 f"resets the device and fails on Home editions; {derived}.",
             )
         )
+    if project.join == JoinKind.ACTIVE_DIRECTORY:
+        found.append(
+            (
+                "domain.domain",
+                "joining Active Directory is experimental: no published CSP or real package "
+                "shows its form (only the device name is documented); try it on a test device.",
+            )
+        )
     if project.wifi is not None:
         found.append(("wifi", f"{derived} (one open-source generator)."))
     if project.certificates:

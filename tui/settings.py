@@ -35,6 +35,10 @@ HIDE_OOBE = "OOBE/Desktop/HideOobe"
 TRUSTED_APPS = "Policies/ApplicationManagement/AllowAllTrustedApps"
 COMMAND = "ProvisioningCommands/PrimaryContext/Command/CommandConfig"
 SHARED_PC = "SharedPC/EnableSharedPCMode"
+SHARED_PC_ACCOUNT_MODEL = "SharedPC/AccountManagement/AccountModel"
+SHARED_PC_ACCOUNT_MANAGER = "SharedPC/AccountManagement/EnableAccountManager"
+# WCD's names for the SharedPC CSP's AccountModel values (0, 1, 2).
+ACCOUNT_MODELS = ("Only guest", "Domain-joined only", "Domain-joined and guest")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,12 @@ def wcd_order(settings: Iterable[Setting]) -> list[Setting]:
     return sorted(settings, key=sort_key)
 
 
+def shared_pc_account_model(project: Project) -> int:
+    """The SharedPC AccountModel a shared device gets: directory accounts when the package
+    joins one (the CSP default, 0, would let only guests sign in), else guests only."""
+    return 1 if project.join != JoinKind.NONE else 0
+
+
 def _flag(value: bool) -> str:
     return "True" if value else "False"
 
@@ -147,6 +157,8 @@ def _raw_settings(project: Project) -> Iterator[tuple[str, str]]:
         yield f"{base}/ReturnCodeRestart", str(app.return_code_restart)
         yield f"{base}/ReturnCodeSuccess", str(app.return_code_success)
     if project.device.shared_pc:
+        yield SHARED_PC_ACCOUNT_MODEL, ACCOUNT_MODELS[shared_pc_account_model(project)]
+        yield SHARED_PC_ACCOUNT_MANAGER, "True"
         yield SHARED_PC, "True"
 
 

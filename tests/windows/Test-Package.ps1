@@ -21,6 +21,35 @@
 .PARAMETER PackagePath
     The .ppkg file to install.
 
+.PARAMETER Manifest
+    Acceptance mode: the manifest.json written by "bulk-enroll acceptance build DIR".
+    Use with -Package. The package file is taken from the manifest's folder.
+
+.PARAMETER Package
+    Acceptance mode: the name of the matrix package to install (e.g. wifi). Install ONE
+    package per fresh VM snapshot and revert the VM before the next one: packages rename,
+    join, upgrade or even reset the device, and a second package would be judged on a
+    machine the first one changed.
+
+.PARAMETER JsonReportPath
+    Acceptance mode: the JSON report to add this package's results to (default:
+    acceptance-report.json beside the manifest). Keep it on a USB stick or a shared folder,
+    not on the VM's disk, so it survives reverting the VM. An entry for the same package
+    is replaced.
+
+JSON REPORT
+    { "format": "bulk-enroll acceptance report", "version": 1,
+      "packages": [ { "name", "file", "package_id", "windows", "installed" (bool),
+        "install_error" (text or null), "started" (ISO time),
+        "documents": [ { "file", "result": "applied"|"failed", "message" } ],
+        "settings":  [ { "path", "result": "applied"|"failed"|"not seen", "evidence" } ],
+        "events":    [ { "time", "log", "id", "level", "message" } ] } ] }
+    A setting's result comes, in this order, from a direct check on the device named in the
+    manifest (Wi-Fi profile present, certificate in LocalMachine\Root, local user exists,
+    edition, Shared PC state, a file the test command writes), then from Windows' result for
+    the provxml document that carries it, then from error events naming that document; with
+    none of these it is "not seen". Read it back with "bulk-enroll acceptance report".
+
 .PARAMETER WaitSeconds
     How long to wait at most for the provisioning engine after the install returns
     (default 180). The wait ends earlier once no new event arrived for 30 seconds.
@@ -40,10 +69,17 @@
 
 .EXAMPLE
     .\Test-Package.ps1 -PackagePath D:\lab.ppkg -SkipInstall
+
+.EXAMPLE
+    .\Test-Package.ps1 -Manifest E:\acceptance\manifest.json -Package wifi
+    (then revert the VM to the snapshot and run the next package)
 #>
-[CmdletBinding()]
+[CmdletBinding(DefaultParameterSetName = 'Single')]
 param(
-    [Parameter(Mandatory = $true)][string]$PackagePath,
+    [Parameter(Mandatory = $true, ParameterSetName = 'Single')][string]$PackagePath,
+    [Parameter(Mandatory = $true, ParameterSetName = 'Acceptance')][string]$Manifest,
+    [Parameter(Mandatory = $true, ParameterSetName = 'Acceptance')][string]$Package,
+    [Parameter(ParameterSetName = 'Acceptance')][string]$JsonReportPath,
     [int]$WaitSeconds = 180,
     [string]$ReportPath,
     [switch]$SkipInstall,
@@ -75,6 +111,24 @@ $identity = [Security.Principal.WindowsPrincipal][Security.Principal.WindowsIden
 if (-not $identity.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
     Write-Host 'Test-Package: run this script in an elevated PowerShell (Run as administrator).'
     exit 2
+}
+$Entry = $null
+if ($PSCmdlet.ParameterSetName -eq 'Acceptance') {
+    if (-not (Test-Path -LiteralPath $Manifest -PathType Leaf)) {
+        Write-Host "Test-Package: the manifest '$Manifest' does not exist."
+        exit 2
+    }
+    $ManifestData = Get-Content -LiteralPath $Manifest -Raw -Encoding UTF8 | ConvertFrom-Json
+    $Entry = @($ManifestData.packages | Where-Object { $_.name -eq $Package })[0]
+    if (-not $Entry) {
+        $names = (@($ManifestData.packages) | ForEach-Object { $_.name }) -join ', '
+        Write-Host "Test-Package: the manifest has no package '$Package' (it has: $names)."
+        exit 2
+    }
+    $ManifestDir = Split-Path -Parent (Resolve-Path -LiteralPath $Manifest)
+    $PackagePath = Join-Path $ManifestDir $Entry.file
+    if (-not $JsonReportPath) { $JsonReportPath = Join-Path $ManifestDir 'acceptance-report.json' }
+    Write-Host "Acceptance package '$Package': $($Entry.about)"
 }
 if (-not (Test-Path -LiteralPath $PackagePath -PathType Leaf)) {
     Write-Host "Test-Package: the package '$PackagePath' does not exist."
@@ -238,4 +292,114 @@ Out-Report "Verdict          $verdict"
 
 $Report | Set-Content -LiteralPath $ReportPath -Encoding UTF8
 Write-Host "Report written to $ReportPath - please send this file back."
+
+# --- acceptance mode: this package's results into the JSON report ---------------------------
+function Invoke-Check($check) {
+    # One direct look at the device; returns @(result, evidence) or $null when it cannot tell.
+    try {
+        switch ($check.kind) {
+            'wlan-profile' {
+                $out = & netsh.exe wlan show profiles name="$($check.value)" 2>&1 | Out-String
+                if ($LASTEXITCODE -eq 0) { return @('applied', "profile '$($check.value)' present") }
+                return @('failed', "netsh: no profile '$($check.value)'")
+            }
+            'cert-root' {
+                if (Test-Path -LiteralPath "Cert:\LocalMachine\Root\$($check.value)") {
+                    return @('applied', "certificate $($check.value) in LocalMachine\Root")
+                }
+                return @('failed', "certificate $($check.value) not in LocalMachine\Root")
+            }
+            'local-user' {
+                if (Get-LocalUser -Name $check.value -ErrorAction SilentlyContinue) {
+                    return @('applied', "local user '$($check.value)' exists")
+                }
+                return @('failed', "no local user '$($check.value)'")
+            }
+            'edition' {
+                $edition = (Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion').EditionID
+                if ($edition -match $check.value) { return @('applied', "edition is $edition") }
+                return $null  # it applies at the restart: after it, run again with -SkipInstall
+            }
+            'shared-pc' {
+                $sp = Get-CimInstance -Namespace 'root\cimv2\mdm\dmmap' -ClassName MDM_SharedPC -ErrorAction Stop
+                $state = "EnableSharedPCMode $($sp.EnableSharedPCMode), AccountModel $($sp.AccountModel), EnableAccountManager $($sp.EnableAccountManager)"
+                if ($sp.EnableSharedPCMode -and "$($sp.AccountModel)" -eq "$($check.value)") { return @('applied', $state) }
+                return @('failed', $state)
+            }
+            'file-contains' {
+                $file = [Environment]::ExpandEnvironmentVariables($check.value)
+                if (-not (Test-Path -LiteralPath $file)) { return $null }
+                $text = Get-Content -LiteralPath $file -Raw
+                if ($text -match 'NOT found') { return @('failed', ($text -replace '\s+', ' ').Trim()) }
+                return @('applied', ($text -replace '\s+', ' ').Trim())
+            }
+        }
+    } catch {
+        return $null
+    }
+    return $null
+}
+
+if ($Entry) {
+    $docResults = @{}
+    foreach ($r in $results) { $docResults[[IO.Path]::GetFileName($r.Document)] = $r }
+    $docRows = @()
+    $settingRows = @()
+    foreach ($doc in @($Entry.documents)) {
+        $r = $docResults[$doc.file]
+        $stem = ($doc.file -replace '^\d+__', '') -replace '\.provxml$', ''
+        $naming = @($errors | Where-Object { $_.Message -match [regex]::Escape($stem) })
+        $mentioned = @($events | Where-Object { $_.Message -match [regex]::Escape($stem) })
+        if ($r) {
+            $failed = ($r.LastResult -and $r.LastResult -notmatch '^Success') -or ($r.NumberOfFailures -and $r.NumberOfFailures -notmatch '^0\b')
+            $docResult = if ($failed) { 'failed' } else { 'applied' }
+            $evidence = "Windows result for $($doc.file): $($r.LastResult) $($r.Message)".Trim()
+        } elseif ($naming) {
+            $docResult = 'failed'
+            $evidence = "event $($naming[0].Id) ($($naming[0].LevelDisplayName)): $(($naming[0].Message -replace '\s+', ' ').Trim())"
+        } else {
+            $docResult = 'not seen'
+            $evidence = if ($mentioned) { "events name $($doc.file) without an error" } else { '' }
+        }
+        if ($docResult -ne 'not seen') {
+            $docRows += [ordered]@{ file = $doc.file; result = $docResult; message = $evidence }
+        }
+        foreach ($path in @($doc.settings)) {
+            $result = $docResult
+            $why = $evidence
+            foreach ($check in @($Entry.checks)) {
+                if ($check -and $path.StartsWith($check.setting)) {
+                    $found = Invoke-Check $check
+                    if ($found) { $result = $found[0]; $why = "check $($check.kind): $($found[1])" }
+                }
+            }
+            $settingRows += [ordered]@{ path = $path; result = $result; evidence = $why }
+        }
+    }
+    $eventRows = @($events | Where-Object { $_.Level -in 1, 2, 3 } | ForEach-Object {
+        [ordered]@{ time = $_.TimeCreated.ToString('o'); log = $_.LogName; id = $_.Id; level = $_.Level; message = ($_.Message -replace '\s+', ' ').Trim() }
+    })
+    $packageRow = [ordered]@{
+        name = $Entry.name
+        file = $Entry.file
+        package_id = $Entry.package_id
+        windows = "$($cv.ProductName) $display, build $($cv.CurrentBuild).$($cv.UBR), edition $($cv.EditionID)"
+        installed = [bool](-not $SkipInstall -and -not $InstallError)
+        install_error = if ($InstallError) { $InstallError.Exception.Message } else { $null }
+        started = $Start.ToString('o')
+        documents = @($docRows)
+        settings = @($settingRows)
+        events = @($eventRows)
+    }
+    $packages = @()
+    if (Test-Path -LiteralPath $JsonReportPath) {
+        $old = Get-Content -LiteralPath $JsonReportPath -Raw -Encoding UTF8 | ConvertFrom-Json
+        $packages = @(@($old.packages) | Where-Object { $_ -and $_.name -ne $Entry.name })
+    }
+    $packages += $packageRow
+    $json = [ordered]@{ format = 'bulk-enroll acceptance report'; version = 1; packages = @($packages) }
+    $json | ConvertTo-Json -Depth 8 | Set-Content -LiteralPath $JsonReportPath -Encoding UTF8
+    Write-Host "Results for '$($Entry.name)' added to $JsonReportPath."
+    Write-Host 'Revert the VM to its snapshot before installing the next package.'
+}
 if ($Failures -eq 0) { exit 0 } else { exit 1 }

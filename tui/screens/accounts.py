@@ -179,6 +179,12 @@ class AccountsScreen(StepScreen):
             yield Static("", id="token-status")
             yield ProgressPanel(id="token-progress")
         with Vertical(id="domain"):
+            yield Static(
+                "Experimental: no published CSP or real package shows how a package joins "
+                "a domain; try it on a test device first.",
+                id="domain-experimental",
+                classes="hint",
+            )
             yield Field(
                 "Domain",
                 "domain.domain",
