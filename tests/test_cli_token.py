@@ -118,6 +118,32 @@ def test_refusal_exits_2_and_leaves_the_project_file_alone(identity, tmp_path):
     assert path.read_bytes() == before
 
 
+def test_ctrl_c_cancels_even_when_started_with_sigint_ignored(identity, tmp_path):
+    """The command takes Python's SIGINT handler back for its own wait."""
+    identity.token_script = ["authorization_pending"]
+    argv, env = command(identity, "--expires", EXPIRES.isoformat(), "--json")
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        end = time.monotonic() + 30
+        while not identity.calls_to("/token"):
+            assert time.monotonic() < end and proc.poll() is None
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "bulk-enroll: cancelled."
+    assert out == ""
+
+
 def test_sign_in_timeout(identity):
     identity.token_script = ["authorization_pending"]
     done = bulk_enroll(identity, "--expires", EXPIRES.isoformat(), "--json", "--timeout", "0.5")
@@ -131,8 +157,15 @@ def test_ctrl_c_while_waiting_for_sign_in(identity, tmp_path):
     path = new_project_file(tmp_path)
     before = path.read_bytes()
     argv, env = command(identity, "--expires", EXPIRES.isoformat(), "--project", str(path))
+    # The child gets SIGINT delivered even when this suite runs from a shell that ignores it
+    # (nohup, a background job): ignored signals are inherited across exec.
     proc = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         end = time.monotonic() + 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tui.app import run_app
 
             return run_app()
+        # Started from a shell that ignores SIGINT (a background job, nohup), a command would
+        # inherit that and Ctrl+C could not cancel its waits: take Python's own handler back.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         return handlers[args.command](args)
     except UserError as exc:
         print(f"bulk-enroll: {exc}", file=sys.stderr)
