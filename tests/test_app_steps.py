@@ -279,3 +279,23 @@ async def test_advanced_owner_type_and_rank_with_keys(app, tmp_path):
         assert app.project.package.owner_type == "MobileOperator"
         await pilot.press("tab", "ctrl+u", *"1x50")  # only digits, at most two
         assert app.project.package.rank == 15
+
+
+async def test_a_new_project_never_replaces_an_existing_project_file(app, tmp_path):
+    folder = tmp_path / "p"
+    existing = Project()
+    existing.package.name = "Fleet"
+    existing.folder = str(folder)
+    existing.entra.bprt = "a token that cost a sign-in"
+    folder.mkdir()
+    path = folder / "Fleet.bulkenroll.toml"
+    save_project(existing, path)
+    before = path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        await pilot.press(*"Fleet", "tab", *str(folder), "ctrl+n")
+        await wait_for(pilot, lambda: "Fleet.bulkenroll.toml already exists" in flat_text(app))
+        assert on(app, "ProjectScreen")() and app.project_path is None
+    assert path.read_bytes() == before
+    assert load_project(path).entra.bprt == "a token that cost a sign-in"

@@ -51,9 +51,10 @@ class Terminal:
 
 
 def command() -> list[str]:
-    installed = shutil.which("bulk-enroll")
-    # Not installed (a plain checkout): the same entry point through the interpreter.
-    return [installed] if installed else [sys.executable, "-m", "tui"]
+    """The console script pip installed beside this interpreter: what the README runs."""
+    installed = Path(sys.executable).parent / "bulk-enroll"
+    assert installed.is_file(), f"{installed} is missing: install the project (pip install -e .)"
+    return [str(installed)]
 
 
 @pytest.fixture

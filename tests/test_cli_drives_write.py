@@ -22,6 +22,8 @@ from tui.cli import main, table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
+
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
@@ -78,6 +80,25 @@ def test_drives_on_this_machine_lists_no_system_disk_as_json(capsys):
     assert code == 0 and err == ""
     listed = json.loads(out)
     assert all(d["mountpoint"] != "/" for d in listed)
+
+
+def test_drives_all_lists_every_disk_but_the_system_disk(capsys, monkeypatch):
+    """Not this machine's disks (it may have no second one): lsblk's output from a laptop
+    with its system disk (NVMe behind LUKS, mounted at / and /boot/efi), a USB stick, a USB disk,
+    a card reader and a fixed data disk (tests/fixtures/drives/lsblk-new.json)."""
+    listing = (FIXTURES / "lsblk-new.json").read_text()
+    system_disk = {"/dev/nvme0n1p1", "/dev/nvme0n1p2"}
+    assert system_disk <= {d.device for d in drives.parse_lsblk(listing)}
+    assert any(d.system for d in drives.parse_lsblk(listing))
+    monkeypatch.setattr(drives, "probe", lambda system=None: drives.parse_lsblk(listing))
+    monkeypatch.setattr(drives, "inspect_mountpoint", lambda mountpoint: (None, ()))
+    code, out, err = cli(capsys, "drives", "--all", "--json")
+    assert code == 0 and err == ""
+    listed = {d["device"]: d for d in json.loads(out)}
+    assert system_disk.isdisjoint(listed) and "/" not in {d["mountpoint"] for d in listed.values()}
+    assert {"/dev/sda1", "/dev/sdb1", "/dev/sdc1", "/dev/sdd1"} <= set(listed)
+    code, out, _ = cli(capsys, "drives", "--json")
+    assert code == 0 and system_disk.isdisjoint(d["device"] for d in json.loads(out))
 
 
 def test_drives_without_sticks_says_how_to_get_one(capsys, monkeypatch):
