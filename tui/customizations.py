@@ -489,6 +489,13 @@ class _Reader:
         return self.project
 
 
+def load_customizations(path: Path) -> ImportResult:
+    """read_customizations of a file: only a regular one, of at most safexml.MAX_BYTES."""
+    from tui.safefile import read_regular
+
+    return read_customizations(read_regular(path, safexml.MAX_BYTES, str(path)), source=str(path))
+
+
 def read_customizations(data: bytes, *, source: str) -> ImportResult:
     """A project from a WCD customizations.xml; settings it does not model are listed."""
     root = _parse(data, source)
