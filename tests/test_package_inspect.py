@@ -234,5 +234,5 @@ def test_entity_expansion_in_a_package_is_not_followed(tmp_path):
     )
     with open(out, "wb") as f:
         write_wim(f, tree.items(), ImageInfo("bomb", timestamp=STAMP))
-    with pytest.raises(UserError, match="customizations.xml carries a DTD"):
+    with pytest.raises(UserError, match="customizations.xml is carrying a DTD"):
         read_package(out)

@@ -179,7 +179,7 @@ def test_existing_packages_are_kept_unless_replace_then_only_the_new_one_remains
 def test_a_temp_file_left_by_a_crashed_run_is_cleaned_up(tmp_path):
     stick = tmp_path / "stick"
     stick.mkdir()
-    (stick / f"{usbwrite.TEMP_PREFIX}dead{usbwrite.TEMP_SUFFIX}").write_bytes(b"half")
+    (stick / f"{usbwrite.TEMP_PREFIX}deadbeef0123{usbwrite.TEMP_SUFFIX}").write_bytes(b"half")
     usbwrite.write_package(make_package(tmp_path / "a.ppkg", 100), stick, force=True)
     assert os.listdir(stick) == ["a.ppkg"]
 

@@ -155,10 +155,10 @@ class BulkEnrollApp(App[None]):
         remember(self.config_dir, path)
 
     def import_customizations(self, path: Path) -> None:
-        from tui.customizations import read_customizations
+        from tui.customizations import load_customizations
 
         try:
-            result = read_customizations(path.read_bytes(), source=str(path))
+            result = load_customizations(path)
         except OSError as exc:
             self.show_error(
                 "The file cannot be imported", f"{path} cannot be read: {exc.strerror}."

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from tui import safexml
 from tui.atomicfile import write_atomic
 from tui.errors import UserError
 from tui.model import (
@@ -62,7 +63,7 @@ KEY_ATTRIBUTES = {
     "RootCertificate": "CertificateName",
 }
 DNS_COMPUTER_NAME = "DevDetail/DNSComputerName"
-_MAX_XML_BYTES = 64 * 1024 * 1024
+MAX_RANK_DIGITS = 9  # WCD's Rank is 0-99
 _APP_LEAVES = {
     "CommandFile",
     "CommandLine",
@@ -82,16 +83,17 @@ class _Element:
     attrs: dict[str, str] = field(default_factory=dict)
     children: list[_Element] = field(default_factory=list)
     text: str | None = None
+    # (name, key) -> child made by child(): keeps building linear in the number of settings
+    _made: dict[tuple[str, str | None], _Element] = field(default_factory=dict, repr=False)
 
     def child(self, name: str, key: str | None = None) -> _Element:
-        """The existing child with this name and key, or a new one appended."""
-        attrs = {} if key is None else {KEY_ATTRIBUTES.get(name, "Name"): key}
-        for c in self.children:
-            if c.name == name and c.attrs == attrs:
-                return c
-        new = _Element(name, attrs)
-        self.children.append(new)
-        return new
+        """The child with this name and key made before, or a new one appended."""
+        found = self._made.get((name, key))
+        if found is None:
+            attrs = {} if key is None else {KEY_ATTRIBUTES.get(name, "Name"): key}
+            found = self._made[(name, key)] = _Element(name, attrs)
+            self.children.append(found)
+        return found
 
 
 def _escape(text: str, *, attribute: bool = False) -> str:
@@ -101,19 +103,24 @@ def _escape(text: str, *, attribute: bool = False) -> str:
     return text.replace("\r", "&#xD;")
 
 
-def _lines(element: _Element, depth: int) -> list[str]:
+def _lines(element: _Element, depth: int, out: list[str]) -> list[str]:
+    """Append the element's lines to ``out`` (one list for the whole document: linear)."""
     pad = "  " * depth
     attrs = "".join(f' {k}="{_escape(v, attribute=True)}"' for k, v in element.attrs.items())
     if element.children:
-        inner = [line for c in element.children for line in _lines(c, depth + 1)]
-        return [f"{pad}<{element.name}{attrs}>", *inner, f"{pad}</{element.name}>"]
-    if element.text is None:
-        return [f"{pad}<{element.name}{attrs} />"]
-    return [f"{pad}<{element.name}{attrs}>{_escape(element.text)}</{element.name}>"]
+        out.append(f"{pad}<{element.name}{attrs}>")
+        for c in element.children:
+            _lines(c, depth + 1, out)
+        out.append(f"{pad}</{element.name}>")
+    elif element.text is None:
+        out.append(f"{pad}<{element.name}{attrs} />")
+    else:
+        out.append(f"{pad}<{element.name}{attrs}>{_escape(element.text)}</{element.name}>")
+    return out
 
 
 def _document(root: _Element) -> bytes:
-    return BOM + "\r\n".join([DECLARATION, *_lines(root, 0)]).encode("utf-8")
+    return BOM + "\r\n".join(_lines(root, 0, [DECLARATION])).encode("utf-8")
 
 
 def _settings_element(settings: list[Setting], *, keep_name_attributes: bool) -> _Element:
@@ -228,20 +235,12 @@ class ImportResult:
 
 
 def _parse(data: bytes, source: str) -> etree._Element:
-    if len(data) > _MAX_XML_BYTES:
-        raise UserError(f"{source} is too large to be a customizations.xml.")
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-    )
     try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        line = f"line {exc.lineno}: " if exc.lineno else ""
-        raise UserError(f"{source}: {line}not well-formed XML ({exc.msg}).") from None
+        root = safexml.parse(data)
+    except safexml.XmlRefused as exc:
+        if exc.line:
+            raise UserError(f"{source}: line {exc.line}: {exc}.") from None
+        raise UserError(f"{source} is {exc}.") from None
     if etree.QName(root).localname not in (ROOT, ROOT_MISSPELLED, "Settings"):
         raise UserError(
             f"{source} is not a customizations.xml: its root element is "
@@ -297,7 +296,12 @@ def _common(root: etree._Element) -> etree._Element | None:
 def flatten_settings(data: bytes, *, source: str) -> list[Setting]:
     """Every leaf setting under Settings/Customizations/Common of any customizations.xml
     (or AnswerFile.xml), including settings this project does not model."""
-    common = _common(_parse(data, source))
+    return settings_of(_parse(data, source))
+
+
+def settings_of(root: etree._Element) -> list[Setting]:
+    """flatten_settings of a document already parsed (by safexml.parse)."""
+    common = _common(root)
     return [] if common is None else _leaves(common, "")
 
 
@@ -328,8 +332,12 @@ def _package_config(root: etree._Element, source: str) -> PackageConfig:
             ) from None
     rank = _text(pc, "Rank")
     if rank:
-        if not rank.isdigit():
-            raise UserError(f"{source}: Rank must be a whole number (found {rank!r}).")
+        if not (rank.isascii() and rank.isdigit()):
+            raise UserError(f"{source}: Rank must be a whole number (found {rank[:20]!r}).")
+        if len(rank) > MAX_RANK_DIGITS:
+            raise UserError(
+                f"{source}: Rank must be a whole number of at most {MAX_RANK_DIGITS} digits."
+            )
         package.rank = int(rank)
     return package
 
@@ -357,6 +365,8 @@ class _Reader:
 
     def _int(self, setting: Setting) -> int:
         try:
+            if len(setting.value) > 20:  # a return code is 32 bits; int() refuses 4,301 digits
+                raise ValueError
             return int(setting.value)
         except ValueError:
             raise UserError(f"{self.source}: {setting.path} must be a whole number.") from None
@@ -489,6 +499,13 @@ class _Reader:
             if written.get(s.path, "").casefold() != s.value.casefold():
                 self.unknown.append(s.path)
         return self.project
+
+
+def load_customizations(path: Path) -> ImportResult:
+    """read_customizations of a file: only a regular one, of at most safexml.MAX_BYTES."""
+    from tui.safefile import read_regular
+
+    return read_customizations(read_regular(path, safexml.MAX_BYTES, str(path)), source=str(path))
 
 
 def read_customizations(data: bytes, *, source: str) -> ImportResult:

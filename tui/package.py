@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,12 +23,22 @@ from pathlib import Path
 from tui import provxml as px
 from tui.errors import UserError
 from tui.model import Project
+from tui.safefile import (
+    check_regular,
+    create_temp,
+    open_regular,
+    output_target,
+    read_regular,
+    remove_stale_beside,
+)
 
 # The WCD version we claim in NOTES: the Windows 11 24H2 ADK's, whose output the package
 # mirrors (WCD 2024+ SettingsPath attributes, TargetSkus naming).
 WCD_VERSION = "10.0.26100.1"
 DATA_ASSET_INDEX = 2
 HASH_BUFFER = 1 << 20
+MAX_CERTIFICATE = 1 << 20  # a .cer is a few KB
+TEMP_SUFFIX = ".part"
 # Where the image keeps its provisioning documents (tui.packageinfo reads them back there).
 MASTER_DATASTORE = "Multivariant/0/MasterDatastore.xml"
 CUSTOMIZATIONS = "Multivariant/0/customizations.xml"
@@ -87,8 +96,9 @@ def sha256_file(path: Path) -> bytes:
     digest = hashlib.sha256()
     buffer = bytearray(HASH_BUFFER)
     view = memoryview(buffer)
+    fd = open_regular(path, f"'{path}'")
     try:
-        with open(path, "rb", buffering=0) as f:
+        with open(fd, "rb", buffering=0) as f:
             while n := f.readinto(buffer):
                 digest.update(view[:n])
     except OSError as exc:
@@ -108,6 +118,7 @@ def collect_assets(project: Project, store: Callable[[Path], object] | None = No
     def add(path: str, command: int, dependency: int | None) -> None:
         source = _local(path)
         if source not in seen:
+            check_regular(source, f"Installer file '{path}'")
             if store is None:
                 seen[source] = (sha256_file(source), source)
             else:
@@ -142,10 +153,8 @@ def certificate_der(data: bytes, source: str) -> bytes:
 def read_certificates(project: Project) -> list[px.CertificateData]:
     found = []
     for cert in project.certificates:
-        try:
-            data = _local(cert.path).read_bytes()
-        except OSError as exc:
-            raise UserError(f"Cannot read certificate '{cert.path}': {exc.strerror}.") from exc
+        label = f"Certificate file '{cert.path}'"
+        data = read_regular(_local(cert.path), MAX_CERTIFICATE, label)
         found.append(px.CertificateData(cert.name, certificate_der(data, cert.path)))
     return found
 
@@ -239,13 +248,16 @@ def _payload_size(project: Project) -> int:
     return sum(f.stat().st_size for f in files if f.is_file())
 
 
-def _check_output(out: Path) -> None:
+def _check_output(out: Path) -> Path:
+    """The file the package replaces (``out``, or the file a symlink there points to)."""
     if out.is_dir():
         raise UserError(f"Output '{out}' is a folder; give a file name ending in .ppkg.")
-    if not out.parent.is_dir():
-        raise UserError(f"Output folder '{out.parent}' does not exist.")
-    if not os.access(out.parent, os.W_OK):
-        raise UserError(f"Output folder '{out.parent}' is not writable.")
+    target = output_target(out, f"Output '{out}'")
+    if not target.parent.is_dir():
+        raise UserError(f"Output folder '{target.parent}' does not exist.")
+    if not os.access(target.parent, os.W_OK):
+        raise UserError(f"Output folder '{target.parent}' is not writable.")
+    return target
 
 
 def validate_for_build(project: Project, today) -> None:
@@ -276,12 +288,13 @@ def build_package(
     if timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=UTC)
     out = Path(out_path)
-    _check_output(out)
+    target = _check_output(out)
     validate_for_build(project, timestamp.date())
     certificates = read_certificates(project)
 
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+    prefix = f".{target.name}."
+    remove_stale_beside(target, prefix, TEMP_SUFFIX)
+    fd, tmp = create_temp(target.parent, prefix, TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "w+b") as f:
             writer = WimWriter(f, total=_payload_size(project), progress=progress)
@@ -295,7 +308,10 @@ def build_package(
             )
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, out)
+            if os.name == "posix":
+                os.replace(tmp, target)  # with the lock held, so never taken for stale
+        if os.name != "posix":
+            os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise UserError(f"Cannot write package '{out}': {exc.strerror or exc}.") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 import tempfile
 import tomllib
 import types
@@ -23,9 +24,13 @@ from typing import Any
 from tui.atomicfile import write_atomic
 from tui.errors import UserError
 from tui.model import Project
+from tui.safefile import read_regular
 
 PROJECT_SUFFIX = ".bulkenroll.toml"
 FORMAT = 1
+# Limits no project approaches (a project is a few KB, nested three levels); docs/project-file.md.
+MAX_BYTES = 16 << 20
+MAX_NESTING = 32
 
 _HEADER = (
     "# bulk-enroll project file (format described in docs/project-file.md).\n"
@@ -214,10 +219,22 @@ def _read_dataclass(cls: type, table: dict[str, Any], where: str) -> Any:
 
 def loads_project(text: str, *, source: str) -> Project:
     """Parse project file text; ``source`` names the file in error messages."""
+    if (line := _too_deep(text)) is not None:
+        raise UserError(
+            f"Project file {source}: line {line}: arrays or tables are nested more than "
+            f"{MAX_NESTING} deep."
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"Project file {source}: {_toml_error(str(exc), text)}.") from None
+    except ValueError:  # tomllib lets int()'s limit through (4,300 digits)
+        raise UserError(
+            f"Project file {source}: a number has more than {sys.get_int_max_str_digits():,} "
+            "digits."
+        ) from None
+    except RecursionError:  # _too_deep should have caught it; a deep caller's stack may not
+        raise UserError(f"Project file {source}: values are nested too deeply.") from None
     version = data.pop("format", FORMAT)
     if version != FORMAT:
         raise UserError(
@@ -228,6 +245,38 @@ def loads_project(text: str, *, source: str) -> Project:
         return _read_dataclass(Project, data, "")
     except _FieldError as exc:
         raise UserError(f"Project file {source}: {exc}.") from None
+
+
+# Strings and comments (skipped whole) or one bracket: enough to bound TOML's nesting.
+_TOKENS = re.compile(
+    "|".join(
+        [
+            r'"""[\s\S]*?"""',  # multi-line basic string
+            r"'''[\s\S]*?'''",  # multi-line literal string
+            r'"(?:[^"\\\n]|\\.)*"',  # basic string
+            r"'[^'\n]*'",  # literal string
+            r"#[^\n]*",  # comment
+            r"[\[\]{}]",
+        ]
+    )
+)
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where arrays and tables first nest more than MAX_NESTING deep, or None.
+
+    Counted without recursion before tomllib (which recurses) sees the text; a table
+    header's brackets open and close on its line, so they never add up."""
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                return text.count("\n", 0, match.start()) + 1
+        elif token in ("]", "}"):
+            depth = max(depth - 1, 0)
+    return None
 
 
 def _toml_error(message: str, text: str) -> str:
@@ -246,14 +295,7 @@ def _toml_error(message: str, text: str) -> str:
 def load_project(path: str | os.PathLike[str]) -> Project:
     """Read a project file; every problem is a UserError naming the file (and line or key)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"Project file {path} does not exist.") from None
-    except IsADirectoryError:
-        raise UserError(f"Project file {path} is a folder, not a file.") from None
-    except OSError as exc:
-        raise UserError(f"Project file {path} cannot be read: {exc.strerror or exc}.") from None
+    raw = read_regular(path, MAX_BYTES, f"Project file {path}")
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:

@@ -585,18 +585,15 @@ def elements_index(kind: str, index: int, metadata: Sequence[tuple[str, str]] = 
 
 
 def parse(data: bytes) -> tuple[Node, ...]:
-    """The characteristic tree of a provxml document (any WCD/ICD version)."""
-    from lxml import etree
+    """The characteristic tree of a provxml document (any WCD/ICD version); ValueError
+    (a phrase following "<file> is") when it is not one or safexml refuses it."""
+    from tui import safexml
 
-    if b"<!DOCTYPE" in data:
-        # libxml2 expands internal entities in attributes even with resolve_entities=False.
-        raise ValueError("carrying a DTD (<!DOCTYPE>), which provisioning documents never have")
-    try:
-        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as exc:
-        raise ValueError(f"not well-formed XML ({exc})") from None
+    root = safexml.parse(data)
     if root.tag != "wap-provisioningdoc":
-        raise ValueError(f"root element is <{root.tag}>, not <wap-provisioningdoc>")
+        raise ValueError(
+            f"a document whose root element is <{root.tag}>, not <wap-provisioningdoc>"
+        )
     return tuple(_parse_node(el) for el in root if el.tag == "characteristic")
 
 

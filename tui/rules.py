@@ -448,15 +448,25 @@ def _rules(project: Project, *, today: date, for_build: bool) -> Iterator[Rule]:
     yield from _list_rules(project, for_build=for_build)
 
 
-def _duplicate(names: list[str], index: int, what: str) -> str | None:
+class _Names(list):
+    """Names in list order, with where each is first used (so checking all stays linear)."""
+
+    def __init__(self, names) -> None:
+        super().__init__(names)
+        self.first: dict[str, int] = {}
+        for i, name in enumerate(self):
+            self.first.setdefault(name, i)
+
+
+def _duplicate(names: _Names, index: int, what: str) -> str | None:
     name = names[index]
-    if name and names.index(name) != index:
-        return f"{name!r} is already used by {what} {names.index(name) + 1}; names must differ."
+    if name and names.first[name] != index:
+        return f"{name!r} is already used by {what} {names.first[name] + 1}; names must differ."
     return None
 
 
 def _list_rules(project: Project, *, for_build: bool) -> Iterator[Rule]:
-    user_names = [u.name.casefold() for u in project.local_users]
+    user_names = _Names(u.name.casefold() for u in project.local_users)
     for i, user in enumerate(project.local_users):
         f = f"local_users[{i}]"
         yield (
@@ -472,7 +482,7 @@ def _list_rules(project: Project, *, for_build: bool) -> Iterator[Rule]:
                 else f"must be {' or '.join(LOCAL_USER_GROUPS)}."
             ),
         )
-    app_names = [a.name for a in project.applications]
+    app_names = _Names(a.name for a in project.applications)
     for i, app in enumerate(project.applications):
         f = f"applications[{i}]"
         yield (
@@ -498,7 +508,7 @@ def _list_rules(project: Project, *, for_build: bool) -> Iterator[Rule]:
         yield f"{f}.return_code_success", lambda a=app: _return_code(a.return_code_success)
         yield f"{f}.return_code_restart", lambda a=app: _return_code(a.return_code_restart)
         yield f"{f}.dependencies", lambda a=app: _dependencies(a, for_build=for_build)
-    cert_names = [c.name for c in project.certificates]
+    cert_names = _Names(c.name for c in project.certificates)
     for i, cert in enumerate(project.certificates):
         f = f"certificates[{i}]"
         yield (

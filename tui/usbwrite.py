@@ -13,9 +13,11 @@ file is still removed from the stick itself.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -29,6 +31,7 @@ from typing import Literal
 
 from tui import drives
 from tui.errors import UserError
+from tui.safefile import lock, open_regular, remove_stale_temps
 from tui.wim import MAGIC as WIM_MAGIC
 
 CHUNK = 4 * 1024 * 1024
@@ -153,14 +156,11 @@ def check_package(path: Path) -> int:
     """The package's size, after making sure it is a readable .ppkg with a WIM header."""
     if path.suffix.lower() != ".ppkg":
         raise UserError(f"{path} is not a .ppkg file; Windows only applies packages named *.ppkg.")
+    fd = open_regular(path, f"The package {path}")
     try:
-        with path.open("rb") as f:
+        with open(fd, "rb") as f:
             head = f.read(len(WIM_MAGIC))
             size = os.fstat(f.fileno()).st_size
-    except FileNotFoundError:
-        raise UserError(f"The package {path} does not exist.") from None
-    except IsADirectoryError:
-        raise UserError(f"The package {path} is a folder, not a file.") from None
     except OSError as exc:
         raise UserError(f"The package {path} cannot be read: {exc.strerror}.") from None
     if head != WIM_MAGIC:
@@ -302,8 +302,12 @@ class _Sha256InBackground:
 def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallback | None) -> str:
     done = 0
     fd = root.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    lock(fd)  # held until the rename: a later write knows this temporary file is in use
     try:
-        with _Sha256InBackground() as digest, src.open("rb", buffering=0) as f:
+        with (
+            _Sha256InBackground() as digest,
+            open(open_regular(src, f"The package {src}"), "rb", buffering=0) as f,
+        ):
             while chunk := f.read(CHUNK):
                 digest.update(chunk)
                 view = memoryview(chunk)
@@ -381,11 +385,12 @@ def _vanished(where: Path) -> UserError:
     )
 
 
-def _remove_stale_temps(root: _Root) -> None:
-    for name in root.names():
-        if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
-            with contextlib.suppress(OSError):
-                root.unlink(name)
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + "[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
+
+
+def _remove_stale_temps(root: _Root) -> list[str]:
+    """The temporary files of interrupted writes, whose writer is gone (tui.safefile)."""
+    return remove_stale_temps(root.names(), _TEMP_NAME, root.fd, root.path)
 
 
 def write_package(
@@ -411,7 +416,6 @@ def write_package(
     target = check_target(mountpoint, force)
     where = target.mountpoint
     name = src.name
-    preflight(name, size, target, replace)
     temp = f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
     try:
         root = _Root(where)
@@ -419,7 +423,10 @@ def write_package(
         raise _explain(exc, where, size) from None
     try:
         try:
-            _remove_stale_temps(root)
+            # Before the space check: an interrupted write's temporary file takes the space.
+            if _remove_stale_temps(root):
+                target = dataclasses.replace(target, free=drives.free_space(str(where)))
+            preflight(name, size, target, replace)
             digest = _copy(src, root, temp, size, progress)
             if not root.still_mounted():
                 raise _vanished(where)

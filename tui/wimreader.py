@@ -2,8 +2,9 @@
 
 Every size and offset read from the file is checked against the file before it is used, the
 directory tree is walked without recursion and may visit each entry only once, and every
-file's data is checked against its SHA-1. Whatever is wrong ends in one UserError naming the
-file.
+file's data is checked against its SHA-1. Budgets that real packages never approach (a WCD
+package holds a few dozen files a few folders deep) bound the time and memory any file can
+cost: see docs/wim.md ("Limits"). Whatever is wrong ends in one UserError naming the file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from tui import safexml
 from tui.errors import UserError
+from tui.safefile import open_regular
 from tui.wim import (
     ATTR_DIRECTORY,
     ATTR_REPARSE_POINT,
@@ -41,8 +44,14 @@ from tui.wim import (
 )
 from tui.xpress import XpressError, decompress
 
-MAX_METADATA = 64 << 20
-MAX_XML = 16 << 20
+# XPRESS decodes at about 3 MB/s here (pure Python), so decoded sizes are what bound time.
+MAX_METADATA = 2 << 20  # the directory tree, decoded (a real package's is a few KB)
+MAX_XML = 512 << 10  # the WIM's XML data, decoded (a real one is about 1 KB)
+MAX_BLOBS = 65_536  # entries of the file table
+MAX_ENTRIES = 20_000  # files and folders in the image
+MAX_DEPTH = 64  # folders inside folders
+MAX_PATH = 1_024  # characters of one path
+MAX_PATHS_TOTAL = 4 << 20  # characters of all paths together
 READ_PIECE = 1 << 20
 VERSION_SOLID = 0x00000E00
 _UNSAFE_NAME_CHARS = ("/", "\\", "\0")
@@ -64,10 +73,8 @@ class WimReader:
         self.compression = "none"
         self._files: dict[str, bytes] = {}  # path -> sha1 of its data (ZERO_HASH when empty)
         self._blobs: dict[bytes, Resource] = {}
-        try:
-            self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by close()
-        except OSError as e:
-            raise UserError(f"Cannot open '{self.path}': {e.strerror or e}.") from e
+        fd = open_regular(self.path, f"Package '{self.path}'")
+        self._file: BinaryIO = open(fd, "rb")  # noqa: SIM115 - closed by close()
         try:
             self._size = os.fstat(self._file.fileno()).st_size
             self._load()
@@ -165,6 +172,8 @@ class WimReader:
         table = self._read_all(res, self._size, "its file table")
         if len(table) % BLOB_ENTRY.size:
             raise _Damaged("its file table has a partial entry")
+        if len(table) // BLOB_ENTRY.size > MAX_BLOBS:
+            raise _Damaged(f"its file table has more than {MAX_BLOBS:,} entries")
         first_metadata: tuple[Resource, bytes] | None = None
         for at in range(0, len(table), BLOB_ENTRY.size):
             header, _part, _refs, digest = BLOB_ENTRY.unpack_from(table, at)
@@ -195,13 +204,10 @@ class WimReader:
                 raise _Damaged(f"the data of '{name}' is missing")
 
     def _parse_xml(self, data: bytes) -> dict[str, str]:
-        from lxml import etree
-
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
         try:
-            root = etree.fromstring(data, parser)
-        except etree.XMLSyntaxError:
-            raise _Damaged("its XML data is not well-formed") from None
+            root = safexml.parse(data, MAX_XML)
+        except safexml.XmlRefused as e:
+            raise _Damaged(f"its XML data is {e}") from None
         image = root.find("IMAGE[@INDEX='1']")
         if image is None:
             image = root.find("IMAGE")
@@ -218,7 +224,7 @@ class WimReader:
 
     def _read_all(self, res: Resource, limit: int, what: str) -> bytes:
         if res.original_size > limit:
-            raise _Damaged(f"{what} is implausibly large")
+            raise _Damaged(f"{what} is larger than {_size(limit)}, more than any real package's")
         data = b"".join(self._pieces(res))
         if len(data) != res.original_size:
             raise _Damaged(f"{what} has the wrong size")
@@ -312,28 +318,42 @@ def _walk_tree(data: bytes, root_at: int, files: dict[str, bytes]) -> None:
         raise _Damaged("its root is not a folder")
     seen: set[int] = {root_at}
     folders: set[str] = set()
-    stack = [("", root[2])]
+    chars = 0
+    stack = [("", 0, root[2])]
     while stack:
-        prefix, at = stack.pop()
+        prefix, depth, at = stack.pop()
         if not at:
             continue
+        if depth >= MAX_DEPTH:
+            raise _Damaged(f"its folders are nested more than {MAX_DEPTH} deep")
         names: set[str] = set()
         while (entry := _dentry(data, at)) is not None:
             if at in seen:
                 raise _Damaged("its directory tree loops")
+            if len(seen) > MAX_ENTRIES:
+                raise _Damaged(f"it holds more than {MAX_ENTRIES:,} files and folders")
             seen.add(at)
             name, attributes, subdir, digest, at = entry
             if name in names or not name:
                 raise _Damaged("a folder holds two entries with the same name")
             names.add(name)
+            if len(prefix) + len(name) > MAX_PATH:
+                raise _Damaged(f"a path in it is longer than {MAX_PATH:,} characters")
+            chars += len(prefix) + len(name)
+            if chars > MAX_PATHS_TOTAL:
+                raise _Damaged(f"its paths together are longer than {MAX_PATHS_TOTAL:,} characters")
             path = prefix + name
             if attributes & ATTR_DIRECTORY:
                 folders.add(path)
-                stack.append((path + "/", subdir))
+                stack.append((path + "/", depth + 1, subdir))
             elif not attributes & ATTR_REPARSE_POINT:
                 files[path] = digest
     if folders & files.keys():
         raise _Damaged("a path is both a file and a folder")
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
 
 
 def _dentry(data: bytes, at: int) -> tuple[str, int, int, bytes, int] | None:

@@ -101,19 +101,15 @@ def _timestamp(text: str | None):
 def _load_source(source: str, *, drop_unknown: bool):
     from pathlib import Path
 
-    from tui import customizations, projectfile
+    from tui import customizations, projectfile, safexml
     from tui.errors import UserError
+    from tui.safefile import read_regular
 
     path = Path(source)
-    try:
-        with path.open("rb") as f:
-            head = f.read(512)
-    except OSError as exc:
-        raise UserError(f"Cannot read '{source}': {exc.strerror or exc}.") from exc
-    if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+    data = read_regular(path, max(projectfile.MAX_BYTES, safexml.MAX_BYTES), f"Source '{source}'")
+    if not safexml.looks_like_xml(data[:512]):
         return _resolve_paths(projectfile.load_project(path), path.parent)
 
-    data = path.read_bytes()
     result = customizations.read_customizations(data, source=source)
     for unknown in result.unknown:
         _warn(f"{source}: bulk-enroll does not model the setting {unknown}.")

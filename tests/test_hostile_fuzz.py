@@ -1,0 +1,46 @@
+"""A CI-sized run of the hostile-input generators (tests/fuzz/hostile.py): every case ends in
+success or one UserError of one line naming the file, within a hang guard and a memory cap.
+The long run is tests/fuzz/run_hostile.py."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import signal
+
+from fuzz.hostile import GENERATORS, cases, check
+from test_wim_fuzz import bounded_memory  # noqa: F401 - autouse: a huge allocation fails
+
+CI_CASES = 20_000
+HANG_GUARD_SECONDS = 300  # a hang detector only: the run takes well under a minute
+
+
+@contextlib.contextmanager
+def hang_guard():
+    def expired(*_: object) -> None:
+        raise TimeoutError("a case did not finish")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(HANG_GUARD_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_every_generator_produces_both_outcomes_it_claims(tmp_path):
+    seen = collections.Counter()
+    for name, case in cases(seed=1, count=600):
+        seen[name.removesuffix(" (mutated)"), check(case, tmp_path / "case.bin")] += 1
+    for name in GENERATORS:
+        assert sum(n for (g, _), n in seen.items() if g == name) > 0, name
+
+
+def test_ci_sized_seeded_run(tmp_path):
+    outcomes = collections.Counter()
+    with hang_guard():
+        for _name, case in cases(seed=12, count=CI_CASES):
+            outcomes[check(case, tmp_path / "case.bin")] += 1
+    assert sum(outcomes.values()) == CI_CASES
+    assert outcomes["ok"] > 0 and outcomes["error"] > 0
