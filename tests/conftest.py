@@ -38,6 +38,14 @@ def reached_outside() -> list[str]:
     return list(_REACHED_OUTSIDE)
 
 
+@pytest.fixture(autouse=True)
+def _reads_nothing_beside_the_repository():
+    """Each test, in whichever worker process runs it, fails if it read beside the repo."""
+    before = len(_REACHED_OUTSIDE)
+    yield
+    assert _REACHED_OUTSIDE[before:] == [], "read outside the repository"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _REACHED_OUTSIDE:
         shown = ", ".join(sorted(set(_REACHED_OUTSIDE))[:5])

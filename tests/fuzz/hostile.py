@@ -8,6 +8,7 @@ its seed and index.
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tui import wim
 from tui.errors import UserError
 from tui.wim import ImageInfo, write_wim
 
@@ -84,9 +86,22 @@ def package_tree(
     return tree | (extra or {})
 
 
-def wim_bytes(tree: dict[str, bytes]) -> bytes:
+def wim_bytes(tree: dict[str, bytes], *, compressed: bool = True) -> bytes:
+    if compressed:
+        return _wim_bytes(tuple(tree.items()))
+    limit, wim.COMPRESS_LIMIT = wim.COMPRESS_LIMIT, -1  # every resource stored raw
+    try:
+        return _wim_bytes.__wrapped__(tuple(tree.items()))
+    finally:
+        wim.COMPRESS_LIMIT = limit
+
+
+@functools.lru_cache(maxsize=256)
+def _wim_bytes(items: tuple[tuple[str, bytes], ...]) -> bytes:
+    # Generators draw from a few sizes, so the same tree recurs; writing (and compressing) it
+    # once keeps the run about the reader, which is what is under test.
     out = io.BytesIO()
-    write_wim(out, tree.items(), ImageInfo("hostile", timestamp=STAMP))
+    write_wim(out, items, ImageInfo("hostile", timestamp=STAMP))
     return out.getvalue()
 
 
@@ -109,14 +124,14 @@ class Case:
 
 
 def deep_folders(rng: random.Random) -> Case:
-    depth = rng.choice([1, 10, 63, 64, 65, 100, rng.randrange(1, 400)])
+    depth = rng.choice([1, 10, 63, 64, 65, 100, 399])
     path = "/".join("d" for _ in range(depth)) + "/f.txt"
     tree = package_tree(extra={path: b"x"})
     return Case("package", wim_bytes(tree), "ok" if depth < 64 else "error", tree=tree)
 
 
 def repeated_sets(rng: random.Random) -> Case:
-    count = rng.choice([1, 2, 500, 2000, 2001, rng.randrange(1, 6000)])
+    count = rng.choice([1, 2, 500, 1999, 2000, 2001, 5999])
     tree = package_tree(sets=["0__A.provxml"] * count)
     return Case("package", wim_bytes(tree), "ok" if count <= 2000 else "error", tree=tree)
 
@@ -200,7 +215,9 @@ def mutated(rng: random.Random, base: Callable[[random.Random], Case]) -> Case:
         tree = dict(case.tree)
         name = rng.choice(sorted(tree))
         tree[name] = _mutate(rng, tree[name])
-        return Case("package", wim_bytes(tree))
+        # Packed raw: what is attacked here is the document, and the Python XPRESS encoder
+        # would make the run about writing. Damaged compressed data is test_wim_fuzz's part.
+        return Case("package", wim_bytes(tree, compressed=False))
     return Case(case.kind, _mutate(rng, case.data))
 
 
