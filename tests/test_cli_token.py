@@ -53,6 +53,29 @@ def new_project_file(tmp_path) -> Path:
     return path
 
 
+def interrupted_while_polling(identity, argv, env, sigint_disposition):
+    """Start the command with SIGINT set to ``sigint_disposition``, send SIGINT once it is
+    polling the token endpoint (a real condition, with a deadline), and let it finish."""
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint_disposition),
+    )
+    try:
+        end = time.monotonic() + 30
+        while not identity.calls_to("/token"):
+            assert time.monotonic() < end and proc.poll() is None
+            time.sleep(0.01)  # polling a real condition, with a deadline
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    return proc, out, err
+
+
 def test_token_into_project_file(identity, tmp_path):
     path = new_project_file(tmp_path)
     path.chmod(0o644)  # the save must make it owner-only again
@@ -122,23 +145,7 @@ def test_ctrl_c_cancels_even_when_started_with_sigint_ignored(identity, tmp_path
     """The command takes Python's SIGINT handler back for its own wait."""
     identity.token_script = ["authorization_pending"]
     argv, env = command(identity, "--expires", EXPIRES.isoformat(), "--json")
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
-    try:
-        end = time.monotonic() + 30
-        while not identity.calls_to("/token"):
-            assert time.monotonic() < end and proc.poll() is None
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-    finally:
-        proc.kill()
+    proc, out, err = interrupted_while_polling(identity, argv, env, signal.SIG_IGN)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "bulk-enroll: cancelled."
     assert out == ""
@@ -159,23 +166,7 @@ def test_ctrl_c_while_waiting_for_sign_in(identity, tmp_path):
     argv, env = command(identity, "--expires", EXPIRES.isoformat(), "--project", str(path))
     # The child gets SIGINT delivered even when this suite runs from a shell that ignores it
     # (nohup, a background job): ignored signals are inherited across exec.
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        end = time.monotonic() + 30
-        while not identity.calls_to("/token"):  # a real condition: it is polling
-            assert time.monotonic() < end and proc.poll() is None
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-    finally:
-        proc.kill()
+    proc, out, err = interrupted_while_polling(identity, argv, env, signal.SIG_DFL)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "bulk-enroll: cancelled."
     assert "Traceback" not in err

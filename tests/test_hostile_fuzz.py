@@ -5,30 +5,14 @@ The long run is tests/fuzz/run_hostile.py."""
 from __future__ import annotations
 
 import collections
-import contextlib
-import signal
 
 import pytest
 from fuzz.hostile import GENERATORS, cases, check
-from test_wim_fuzz import bounded_memory  # noqa: F401 - autouse: a huge allocation fails
+from test_wim_fuzz import bounded_memory, hang_guard  # noqa: F401 - autouse: memory capped
 
 CI_CASES = 20_000
 CI_PARTS = 20
 HANG_GUARD_SECONDS = 300  # a hang detector only: the run takes well under a minute
-
-
-@contextlib.contextmanager
-def hang_guard():
-    def expired(*_: object) -> None:
-        raise TimeoutError("a case did not finish")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(HANG_GUARD_SECONDS)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_every_generator_produces_both_outcomes_it_claims(tmp_path):
@@ -43,7 +27,7 @@ def test_every_generator_produces_both_outcomes_it_claims(tmp_path):
 @pytest.mark.parametrize("part", range(CI_PARTS))
 def test_ci_sized_seeded_run(tmp_path, part):
     outcomes = collections.Counter()
-    with hang_guard():
+    with hang_guard(HANG_GUARD_SECONDS):
         for _name, case in cases(seed=12 + part, count=CI_CASES // CI_PARTS):
             outcomes[check(case, tmp_path / "case.bin")] += 1
     assert sum(outcomes.values()) == CI_CASES // CI_PARTS

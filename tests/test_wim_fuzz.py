@@ -29,12 +29,12 @@ INTERESTING += [(1 << 55) + 3, (1 << 56) - 1, 1 << 63, (1 << 64) - 1]
 
 
 @contextlib.contextmanager
-def hang_guard() -> Iterator[None]:
+def hang_guard(seconds: int = HANG_GUARD_SECONDS) -> Iterator[None]:
     def expired(*_: object) -> None:
         raise TimeoutError("the reader did not finish")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(HANG_GUARD_SECONDS)
+    signal.alarm(seconds)
     try:
         yield
     finally:
