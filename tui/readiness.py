@@ -6,112 +6,60 @@ the calls. Anything the signed-in account may not read is "not checked", never "
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from collections.abc import Callable
 
+from tui.checks import (  # noqa: F401 (re-exported: the callers' import path)
+    LABELS,
+    NEEDS,
+    Check,
+    Checked,
+    Checking,
+    Status,
+    exit_status,
+    not_checked,
+    render_checks,
+    unanswered,
+    worst,
+)
+from tui.conditional_access import (  # noqa: F401 (re-exported)
+    CONDITIONAL_ACCESS,
+    ENROLLMENT_APPS,
+    EXCLUDE_HOW,
+    INTUNE_APP_ID,
+    REGISTER_DEVICE_ACTION,
+    catches_enrollment,
+    conditional_access_check,
+    excludes_package_users,
+    read_conditional_access,
+    requires_mfa,
+)
 from tui.errors import UserError
 from tui.graph import READINESS_PERMISSIONS, GraphClient, GraphError, connect
 from tui.signin import CancelToken, SignInConfig
 
 SYNC_FABRIC_APP_ID = "00000014-0000-0000-c000-000000000000"
-INTUNE_APP_ID = "0000000a-0000-0000-c000-000000000000"
 PREMIUM_PLANS = ("AAD_PREMIUM", "AAD_PREMIUM_P2")
-# Conditional Access targets that catch the package user while a device joins and enrolls.
-REGISTER_DEVICE_ACTION = "urn:user:registerdevice"
-ENROLLMENT_APPS = {
-    "d4ebce55-015a-49b5-a083-c84d1797ae8c": "Microsoft Intune Enrollment",
-    INTUNE_APP_ID: "Microsoft Intune",
-    "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9": "Device Registration Service",
-}
 LOW_DEVICE_QUOTA = 50
 
 LICENSE = "Entra ID P1/P2"
 JOIN = "Users may join devices"
 QUOTA = "Devices per user"
 SYNC_FABRIC = "SyncFabric service principal"
-CONDITIONAL_ACCESS = "Conditional Access and MFA"
 MDM_SCOPE = "MDM user scope"
 CHECK_NAMES = (LICENSE, JOIN, QUOTA, SYNC_FABRIC, CONDITIONAL_ACCESS, MDM_SCOPE)
 
 _DEVICE_POLICY_READERS = (
     "Policy.Read.DeviceConfiguration and the Global Reader or Cloud Device Administrator role"
 )
-# What a 403 means for each check: the permission and the least-privileged roles that read it.
-NEEDS = {
-    LICENSE: "LicenseAssignment.Read.All, e.g. the Global Reader role",
-    JOIN: _DEVICE_POLICY_READERS,
-    QUOTA: _DEVICE_POLICY_READERS,
-    SYNC_FABRIC: "Application.Read.All",
-    CONDITIONAL_ACCESS: "Policy.Read.All and the Global Reader or Security Reader role",
-    MDM_SCOPE: "Policy.Read.All and the Global Reader role",
-}
-EXCLUDE_HOW = (
-    'Create a dynamic user group with the rule (user.userPrincipalName -startsWith "package_") '
-    "and add it to the policy's excluded users (Entra ID > Conditional Access > the policy > Users "
-    "> Exclude)."
+NEEDS.update(
+    {
+        LICENSE: "LicenseAssignment.Read.All, e.g. the Global Reader role",
+        JOIN: _DEVICE_POLICY_READERS,
+        QUOTA: _DEVICE_POLICY_READERS,
+        SYNC_FABRIC: "Application.Read.All",
+        MDM_SCOPE: "Policy.Read.All and the Global Reader role",
+    }
 )
-
-
-class Status(StrEnum):
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    NOT_CHECKED = "not-checked"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    status: Status
-    reason: str
-    fix: str = ""
-
-    def to_json(self) -> dict:
-        return {**asdict(self), "status": str(self.status)}
-
-
-@dataclass(frozen=True, slots=True)
-class Checking:
-    """Progress event: this check is being read now."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """Progress event: one check finished."""
-
-    check: Check
-
-
-def not_checked(name: str, error: GraphError | None = None) -> Check:
-    if error is None or error.forbidden:
-        return Check(
-            name,
-            Status.NOT_CHECKED,
-            f"Not checked: the signed-in account may not read this (needs {NEEDS[name]}).",
-            f"Sign in with an account that has {NEEDS[name]}, or check it in the Entra admin "
-            "center.",
-        )
-    return unanswered(name, error, "check it in the Entra admin center")
-
-
-def unanswered(name: str, error: GraphError, by_hand: str) -> Check:
-    """Graph failed for a reason other than rights (throttled, down): try again or look by hand."""
-    return Check(
-        name,
-        Status.NOT_CHECKED,
-        f"Not checked: Microsoft Graph answered {error.status} {error.code}".rstrip() + ".",
-        f"Try again later, or {by_hand}.",
-    )
-
-
-def worst(checks: Iterable[Check]) -> Status:
-    order = [Status.PASS, Status.NOT_CHECKED, Status.WARN, Status.FAIL]
-    return max((c.status for c in checks), key=order.index, default=Status.PASS)
-
-
 # --- the rules, pure -------------------------------------------------------------------------
 
 
@@ -233,93 +181,6 @@ def sync_fabric_check(service_principals: list[dict]) -> Check:
     )
 
 
-def requires_mfa(policy: dict) -> bool:
-    grant = policy.get("grantControls") or {}
-    return "mfa" in (grant.get("builtInControls") or []) or bool(
-        grant.get("authenticationStrength")
-    )
-
-
-def catches_enrollment(policy: dict) -> str | None:
-    """What of device join/enrollment an enabled MFA policy for all users targets, or None."""
-    if policy.get("state") != "enabled" or not requires_mfa(policy):
-        return None
-    conditions = policy.get("conditions") or {}
-    users = conditions.get("users") or {}
-    if "All" not in (users.get("includeUsers") or []):
-        return None
-    apps = conditions.get("applications") or {}
-    if REGISTER_DEVICE_ACTION in (apps.get("includeUserActions") or []):
-        return "device registration"
-    included = apps.get("includeApplications") or []
-    excluded = set(apps.get("excludeApplications") or [])
-    if "All" in included:
-        spared = [name for app_id, name in ENROLLMENT_APPS.items() if app_id in excluded]
-        return None if len(spared) == len(ENROLLMENT_APPS) else "all cloud apps"
-    for app_id, name in ENROLLMENT_APPS.items():
-        if app_id in included:
-            return name
-    return None
-
-
-def excludes_package_users(
-    policy: dict, groups: dict[str, dict | None], package_user_id: str | None = None
-) -> bool | None:
-    """True when the policy spares package_* users; None when an excluded group was unreadable."""
-    users = (policy.get("conditions") or {}).get("users") or {}
-    if package_user_id and package_user_id in (users.get("excludeUsers") or []):
-        return True
-    unreadable = False
-    for group_id in users.get("excludeGroups") or []:
-        group = groups.get(group_id)
-        if group is None:
-            unreadable = True
-            continue
-        rule = (group.get("membershipRule") or "").lower()
-        if "userprincipalname" in rule and "package_" in rule:
-            return True
-    return None if unreadable else False
-
-
-def conditional_access_check(
-    policies: list[dict], groups: dict[str, dict | None], package_user_id: str | None = None
-) -> Check:
-    """Enabled MFA-for-all-users policies on join or enrollment must spare package_* users."""
-    caught, unsure = [], []
-    for policy in policies:
-        target = catches_enrollment(policy)
-        if target is None:
-            continue
-        name = f"'{policy.get('displayName') or policy.get('id')}' ({target})"
-        spared = excludes_package_users(policy, groups, package_user_id)
-        if spared is False:
-            caught.append(name)
-        elif spared is None:
-            unsure.append(name)
-    if caught:
-        return Check(
-            CONDITIONAL_ACCESS,
-            Status.WARN,
-            f"MFA is required for all users by {', '.join(caught)} without excluding package_* "
-            "users: the device join fails with 0xCAA2000C.",
-            EXCLUDE_HOW,
-        )
-    if unsure:
-        return Check(
-            CONDITIONAL_ACCESS,
-            Status.WARN,
-            f"MFA is required for all users by {', '.join(unsure)}; its excluded groups could not "
-            "be read, so whether package_* users are spared is unknown.",
-            EXCLUDE_HOW,
-        )
-    return Check(
-        CONDITIONAL_ACCESS,
-        Status.PASS,
-        "No enabled Conditional Access policy requires MFA of package_* users for device join or "
-        "enrollment.",
-    )
-
-
 def mdm_groups(policies: list[dict]) -> list[str]:
     return [g["id"] for p in policies for g in p.get("includedGroups") or [] if g.get("id")]
 
@@ -433,7 +294,7 @@ def read_readiness(
         SYNC_FABRIC: lambda: sync_fabric_check(
             graph.get_all("/servicePrincipals", params=sync_fabric)
         ),
-        CONDITIONAL_ACCESS: lambda: _conditional_access(graph, package_user_id),
+        CONDITIONAL_ACCESS: lambda: read_conditional_access(graph, package_user_id),
         MDM_SCOPE: lambda: mdm_scope_check(_ok(mdm), member_of=member_of),
     }
     checks = []
@@ -476,48 +337,3 @@ def _member_of(graph: GraphClient, group_ids: list[str]) -> set[str] | None:
     except GraphError:
         return None
     return found
-
-
-def _conditional_access(graph: GraphClient, package_user_id: str | None) -> Check:
-    policies = graph.get_all("/identity/conditionalAccess/policies")
-    groups: dict[str, dict | None] = {}
-    for policy in policies:
-        if catches_enrollment(policy) is None:
-            continue
-        users = (policy.get("conditions") or {}).get("users") or {}
-        for group_id in users.get("excludeGroups") or []:
-            if group_id in groups:
-                continue
-            try:
-                groups[group_id] = graph.get(
-                    f"/groups/{group_id}",
-                    params={"$select": "id,displayName,membershipRule,groupTypes"},
-                )
-            except GraphError:
-                groups[group_id] = None
-    return conditional_access_check(policies, groups, package_user_id)
-
-
-# --- plain-text form, for the command line -----------------------------------------------
-
-LABELS = {
-    Status.PASS: "pass",
-    Status.WARN: "WARN",
-    Status.FAIL: "FAIL",
-    Status.NOT_CHECKED: "not checked",
-}
-
-
-def render_checks(checks: Iterable[Check]) -> str:
-    """One line per check, with the fix under anything that did not pass."""
-    lines = []
-    for check in checks:
-        lines.append(f"{LABELS[check.status]:<12}{check.name}: {check.reason}")
-        if check.fix and check.status is not Status.PASS:
-            lines.append(f"{'':<12}  fix: {check.fix}")
-    return "\n".join(lines)
-
-
-def exit_status(checks: Iterable[Check]) -> int:
-    """0 when nothing failed, 1 when a check failed (2 is left for errors)."""
-    return 1 if any(check.status is Status.FAIL for check in checks) else 0
