@@ -128,8 +128,11 @@ def conditional_access_check(
     )
 
 
-def read_conditional_access(graph: GraphClient, package_user_id: str | None) -> Check:
-    policies = graph.get_all("/identity/conditionalAccess/policies")
+def read_conditional_access(
+    graph: GraphClient, package_user_id: str | None, policies: list[dict] | None = None
+) -> Check:
+    if policies is None:
+        policies = graph.get_all("/identity/conditionalAccess/policies")
     groups: dict[str, dict | None] = {}
     for policy in policies:
         if catches_enrollment(policy) is None:

@@ -26,16 +26,40 @@ from tui.conditional_access import (  # noqa: F401 (re-exported)
     ENROLLMENT_APPS,
     EXCLUDE_HOW,
     INTUNE_APP_ID,
+    PACKAGE_CA,
     REGISTER_DEVICE_ACTION,
     catches_enrollment,
     conditional_access_check,
     excludes_package_users,
+    package_user_ca_check,
+    policy_groups,
     read_conditional_access,
     requires_mfa,
 )
 from tui.errors import UserError
-from tui.graph import READINESS_PERMISSIONS, GraphClient, GraphError, connect
+from tui.graph import (
+    PACKAGE_USER_PERMISSIONS,
+    READINESS_PERMISSIONS,
+    GraphClient,
+    GraphError,
+    connect,
+)
+from tui.model import Project
 from tui.signin import CancelToken, SignInConfig
+from tui.tenantrules import (
+    FEDERATION,
+    PACKAGE_JOIN,
+    PACKAGE_MDM,
+    PLATFORM,
+    WCD_APP,
+    WCD_APP_ID,
+    admin_consent_url,
+    federation_check,
+    package_join_check,
+    package_mdm_check,
+    platform_restriction_check,
+    wcd_app_check,
+)
 
 SYNC_FABRIC_APP_ID = "00000014-0000-0000-c000-000000000000"
 PREMIUM_PLANS = ("AAD_PREMIUM", "AAD_PREMIUM_P2")
@@ -46,7 +70,21 @@ JOIN = "Users may join devices"
 QUOTA = "Devices per user"
 SYNC_FABRIC = "SyncFabric service principal"
 MDM_SCOPE = "MDM user scope"
-CHECK_NAMES = (LICENSE, JOIN, QUOTA, SYNC_FABRIC, CONDITIONAL_ACCESS, MDM_SCOPE)
+PACKAGE_USER = "Package user"  # as tui.enrollment names it
+CHECK_NAMES = (
+    LICENSE,
+    JOIN,
+    FEDERATION,
+    WCD_APP,
+    QUOTA,
+    SYNC_FABRIC,
+    PACKAGE_JOIN,
+    CONDITIONAL_ACCESS,
+    MDM_SCOPE,
+    PLATFORM,
+)
+# After the token, when the project names its package user.
+PACKAGE_CHECK_NAMES = (PACKAGE_USER, PACKAGE_CA, PACKAGE_MDM)
 
 _DEVICE_POLICY_READERS = (
     "Policy.Read.DeviceConfiguration and the Global Reader or Cloud Device Administrator role"
@@ -58,6 +96,7 @@ NEEDS.update(
         QUOTA: _DEVICE_POLICY_READERS,
         SYNC_FABRIC: "Application.Read.All",
         MDM_SCOPE: "Policy.Read.All and the Global Reader role",
+        PACKAGE_USER: "User.Read.All, e.g. the Global Reader role",
     }
 )
 # --- the rules, pure -------------------------------------------------------------------------
@@ -238,31 +277,43 @@ def run_readiness(
     graph_url: str | None = None,
     deadline: float | None = None,
     sleep: Callable[[float], object] | None = None,
+    project: Project | None = None,
 ) -> list[Check]:
     """Sign in for the read-only readiness permissions, then check the tenant.
 
-    Blocks (run it in a worker thread); ``on_event`` gets the sign-in events of
-    ``tui.signin`` (the device code to show), then ``Checking``/``Checked`` per check.
+    With a ``project`` whose bulk token was issued (a package user is known), the package user
+    itself is checked too. Blocks (run it in a worker thread); ``on_event`` gets the sign-in
+    events of ``tui.signin`` (the device code to show), then ``Checking``/``Checked`` per check.
     """
+    package_user = None
+    if project is not None and (project.entra.package_user or project.entra.token_package_id):
+        from tui.enrollment import package_user_of
+
+        package_user = package_user_of(project)
+    permissions = READINESS_PERMISSIONS + (PACKAGE_USER_PERMISSIONS if package_user else ())
     with connect(
         config,
-        READINESS_PERMISSIONS,
+        permissions,
         graph_url=graph_url,
         on_event=on_event,
         cancel=cancel,
         deadline=deadline,
         sleep=sleep,
     ) as graph:
-        return read_readiness(graph, on_event=on_event)
+        return read_readiness(
+            graph, on_event=on_event, package_user=package_user, login_base=config.login_base
+        )
 
 
 def read_readiness(
     graph: GraphClient,
     *,
     on_event: Callable[[object], None] | None = None,
-    package_user_id: str | None = None,
+    package_user: tuple[str, str] | None = None,
+    login_base: str = "https://login.microsoftonline.com",
 ) -> list[Check]:
-    """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``."""
+    """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``, then,
+    given the project's package user (UPN, package id), ``PACKAGE_CHECK_NAMES``."""
     emit = on_event or (lambda event: None)
     try:
         me = graph.get("/me", params={"$select": "id,userPrincipalName"})
@@ -270,6 +321,7 @@ def read_readiness(
         raise UserError(
             f"Microsoft Graph would not read the signed-in user ({error.status} {error.code})."
         ) from None
+    upn = me.get("userPrincipalName") or ""
     # The join scope and the MDM scope may both list groups: one membership query for both.
     policy = _read(lambda: graph.get("/policies/deviceRegistrationPolicy"))
     mdm = _read(
@@ -279,31 +331,93 @@ def read_readiness(
             params={"$expand": "includedGroups"},
         )
     )
-    groups = (join_groups(policy) if isinstance(policy, dict) else []) + (
-        mdm_groups(mdm) if isinstance(mdm, list) else []
-    )
-    member_of = _member_of(graph, groups)
-    sync_fabric = {
-        "$filter": f"appId eq '{SYNC_FABRIC_APP_ID}'",
-        "$select": "id,appId,displayName,accountEnabled",
-    }
+    ca = _read(lambda: graph.get_all("/identity/conditionalAccess/policies"))
+    joining = join_groups(policy) if isinstance(policy, dict) else []
+    mdm_ids = mdm_groups(mdm) if isinstance(mdm, list) else []
+    member_of = _member_of(graph, joining + mdm_ids)
+    package = found_package_user(graph, package_user) if package_user else None
+    package_id = package.get("id") if isinstance(package, dict) else None
+    if package_id:  # the package user's own groups, for the join and MDM scopes and CA
+        ca_ids = policy_groups(ca) if isinstance(ca, list) else []
+        package_member_of = _member_of(graph, joining + mdm_ids + ca_ids, f"/users/{package_id}")
+        joining_info: dict[str, dict | None] = {}
+    else:  # before the token: the selected groups' rules say whether package users get in
+        package_member_of = None
+        joining_info = {gid: _group(graph, gid) for gid in dict.fromkeys(joining)}
+    tenant = upn.rsplit("@", 1)[-1] if "@" in upn else "organizations"
+
+    def apps(app_id: str) -> list[dict]:
+        query = {
+            "$filter": f"appId eq '{app_id}'",
+            "$select": "id,appId,displayName,accountEnabled",
+        }
+        return graph.get_all("/servicePrincipals", params=query)
+
     rules: dict[str, Callable[[], Check]] = {
         LICENSE: lambda: license_check(graph.get_all("/subscribedSkus")),
         JOIN: lambda: join_check(_ok(policy), user_id=me.get("id", ""), member_of=member_of),
-        QUOTA: lambda: quota_check(_ok(policy)),
-        SYNC_FABRIC: lambda: sync_fabric_check(
-            graph.get_all("/servicePrincipals", params=sync_fabric)
+        FEDERATION: lambda: federation_check(
+            graph.get_all("/domains", params={"$select": "id,authenticationType,isInitial"}), upn
         ),
-        CONDITIONAL_ACCESS: lambda: read_conditional_access(graph, package_user_id),
+        WCD_APP: lambda: wcd_app_check(
+            apps(WCD_APP_ID), consent_url=admin_consent_url(login_base, tenant)
+        ),
+        QUOTA: lambda: quota_check(_ok(policy)),
+        SYNC_FABRIC: lambda: sync_fabric_check(apps(SYNC_FABRIC_APP_ID)),
+        PACKAGE_JOIN: lambda: package_join_check(
+            _ok(policy), joining_info, package_user_id=package_id, member_of=package_member_of
+        ),
+        CONDITIONAL_ACCESS: lambda: read_conditional_access(graph, package_id, _ok(ca)),
         MDM_SCOPE: lambda: mdm_scope_check(_ok(mdm), member_of=member_of),
+        PLATFORM: lambda: platform_restriction_check(
+            graph.get_all("/deviceManagement/deviceEnrollmentConfigurations", version="beta")
+        ),
     }
+    names = list(CHECK_NAMES)
+    if package_user:
+        from tui.enrollment import user_check
+
+        shown = package_user[0] or f"package_{package_user[1]}@…"
+        if isinstance(package, GraphError):
+            rules[PACKAGE_USER] = lambda: not_checked(PACKAGE_USER, package)
+        else:
+            user_upn = (package or {}).get("userPrincipalName") or shown
+            rules[PACKAGE_USER] = lambda: user_check(user_upn, package)
+        names.append(PACKAGE_USER)
+        if package_id:
+            user_upn = package.get("userPrincipalName") or shown  # type: ignore[union-attr]
+            rules[PACKAGE_CA] = lambda: package_user_ca_check(
+                _ok(ca), upn=user_upn, user_id=package_id, member_of=package_member_of
+            )
+            rules[PACKAGE_MDM] = lambda: package_mdm_check(
+                _ok(mdm), upn=user_upn, member_of=package_member_of
+            )
+            names += [PACKAGE_CA, PACKAGE_MDM]
     checks = []
-    for name in CHECK_NAMES:
+    for name in names:
         graph.cancel.check()
         emit(Checking(name))
         checks.append(_guarded(name, rules[name]))
         emit(Checked(checks[-1]))
     return checks
+
+
+def found_package_user(
+    graph: GraphClient, package_user: tuple[str, str]
+) -> dict | GraphError | None:
+    """The package user's directory object, None when it does not exist, or Graph's refusal."""
+    from tui.enrollment import find_user
+
+    return _read(lambda: find_user(graph, *package_user))  # type: ignore[return-value]
+
+
+def _group(graph: GraphClient, group_id: str) -> dict | None:
+    try:
+        return graph.get(
+            f"/groups/{group_id}", params={"$select": "id,displayName,membershipRule,groupTypes"}
+        )
+    except GraphError as error:
+        return {"id": group_id} if error.not_found else None  # a deleted group lets nobody in
 
 
 def _read(call: Callable[[], dict | list]) -> dict | list | GraphError:
@@ -326,13 +440,18 @@ def _guarded(name: str, rule: Callable[[], Check]) -> Check:
         return not_checked(name, error)
 
 
-def _member_of(graph: GraphClient, group_ids: list[str]) -> set[str] | None:
-    """Which of these groups the signed-in user is in (transitively); None if unreadable."""
+def _member_of(graph: GraphClient, group_ids: list[str], who: str = "/me") -> set[str] | None:
+    """Which of these groups a user (``/me`` or ``/users/{id}``) is in, transitively; None if
+    unreadable."""
     unique = list(dict.fromkeys(group_ids))
     found: set[str] = set()
+    if not unique:
+        return found
     try:
         for start in range(0, len(unique), 20):  # checkMemberGroups takes at most 20 ids
-            answer = graph.post("/me/checkMemberGroups", {"groupIds": unique[start : start + 20]})
+            answer = graph.post(
+                f"{who}/checkMemberGroups", {"groupIds": unique[start : start + 20]}
+            )
             found.update(answer.get("value") or [])
     except GraphError:
         return None
