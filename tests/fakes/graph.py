@@ -339,7 +339,11 @@ MISSING = {
     "wcd-app-not-consented": (_no_wcd_app, "Windows Configuration Designer app", "warn"),
 }
 # Other checks a variant fails as well (nobody may join: package users neither).
-ALSO_MISSING = {"join-nobody": {"Package users may join devices": "fail"}}
+ALSO_MISSING = {
+    "join-nobody": {"Package users may join devices": "fail"},
+    # Outside its dynamic group, the package user is no longer excluded from MFA for all.
+    "package-user-may-not-join": {"Conditional Access on the package user": "fail"},
+}
 
 
 # --- after the token: the package user itself (check --project) ---------------------------
