@@ -339,6 +339,11 @@ MISSING = {
     "wcd-app-not-consented": (_no_wcd_app, "Windows Configuration Designer app", "warn"),
 }
 # Other checks a variant fails as well (nobody may join: package users neither).
+# ... and, when the project's package user is checked too (check --project, the app):
+ALSO_FOR_PACKAGE_USER = {
+    "mdm-scope-none": {"Package user in MDM user scope": "fail"},
+    "mfa-catches-package-users": {"Conditional Access on the package user": "fail"},
+}
 ALSO_MISSING = {
     "join-nobody": {"Package users may join devices": "fail"},
     # Outside its dynamic group, the package user is no longer excluded from MFA for all.

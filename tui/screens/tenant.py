@@ -25,6 +25,7 @@ from tui.enrollment import DEVICES, PACKAGE_USER, TOKEN, DeviceInfo, EnrollmentR
 from tui.errors import UserError
 from tui.graph import Waiting
 from tui.readiness import CHECK_NAMES, Check, Checked, Checking, Status
+from tui.screens.dialogs import ConfirmDialog
 from tui.signin import CancelToken, SignedIn, SignInConfig, WaitingForSignIn
 
 EventSink = Callable[[object], None]
@@ -123,37 +124,44 @@ def token_text(report: EnrollmentReport) -> str:
 
 
 class CheckRow(Horizontal):
-    """One check: its state on the left; name, reason and fix on the right."""
+    """One check: its state on the left; name, reason and fix on the right.
+
+    The parts exist from the start, so a row mounted while the checks run (one this screen did
+    not list beforehand) takes its state before it is composed.
+    """
 
     def __init__(self, name: str) -> None:
         super().__init__(classes="-waiting")
         self.check_name = name
         self.check: Check | None = None
+        self._status_part = Static(WAITING, classes="check--status", markup=False)
+        self._reason_part = Static("", classes="check--reason", markup=False)
+        self._fix_part = Static("", classes="check--fix", markup=False)
 
     def compose(self) -> ComposeResult:
-        yield Static(WAITING, classes="check--status", markup=False)
+        yield self._status_part
         with Vertical(classes="check--text"):
             yield Static(self.check_name, classes="check--name", markup=False)
-            yield Static("", classes="check--reason", markup=False)
-            yield Static("", classes="check--fix", markup=False)
+            yield self._reason_part
+            yield self._fix_part
 
     @property
     def status_text(self) -> str:
-        return str(self.query_one(".check--status", Static).content)
+        return str(self._status_part.content)
 
     @property
     def reason_text(self) -> str:
-        return str(self.query_one(".check--reason", Static).content)
+        return str(self._reason_part.content)
 
     @property
     def fix_text(self) -> str:
-        return str(self.query_one(".check--fix", Static).content)
+        return str(self._fix_part.content)
 
     def _state(self, state: str, label: str) -> None:
         for old in ("-waiting", "-checking", *(f"-{s}" for s in Status)):
             self.remove_class(old)
         self.add_class(state)
-        self.query_one(".check--status", Static).update(label)
+        self._status_part.update(label)
 
     def waiting(self) -> None:
         self.check = None
@@ -170,10 +178,9 @@ class CheckRow(Horizontal):
         self._text(check.reason, fix)
 
     def _text(self, reason: str, fix: str) -> None:
-        self.query_one(".check--reason", Static).update(reason)
-        fix_widget = self.query_one(".check--fix", Static)
-        fix_widget.update(fix)
-        fix_widget.display = bool(fix)
+        self._reason_part.update(reason)
+        self._fix_part.update(fix)
+        self._fix_part.display = bool(fix)
 
 
 class GraphEvent(Message):
@@ -366,7 +373,13 @@ class TenantScreen(GraphScreen):
     ) -> list[Check]:
         from tui.readiness import run_readiness
 
-        return run_readiness(config, on_event=on_event, cancel=cancel, **self.graph_options())
+        return run_readiness(
+            config,
+            on_event=on_event,
+            cancel=cancel,
+            project=self.app.project,  # type: ignore[attr-defined]
+            **self.graph_options(),
+        )
 
     def show_result(self, result: list[Check]) -> None:
         for check in result:
@@ -425,3 +438,52 @@ class EnrollmentScreen(GraphScreen):
             for d in result.devices
         )
         self._status(summary_text(result.checks))
+
+
+class RevokeDialog(ConfirmDialog, inherit_bindings=False):
+    """Deleting the package user cannot be undone from here: only y answers yes (not Enter)."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes, delete it"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+
+class RevokeScreen(GraphScreen):
+    """Revoke the bulk token: sign in for User.ReadWrite.All, delete the package user, record it."""
+
+    HEADING = "Revoke the bulk token · Microsoft Graph, deletes the package user"
+    INTRO = (
+        "Signs in for User.ReadWrite.All (this action only) and deletes the project's package "
+        "user: every stick with this package stops joining devices."
+    )
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+g", "cancel", "Cancel"),
+    ]
+
+    def compose_extra(self) -> ComposeResult:
+        yield Static("", id="revoke-result", markup=False)
+
+    def call_graph(self, config: SignInConfig, on_event: EventSink, cancel: CancelToken) -> Any:
+        from tui.revoke import revoke_package_user
+
+        return revoke_package_user(
+            config,
+            self.app.project,  # type: ignore[attr-defined]
+            on_event=on_event,
+            cancel=cancel,
+            **self.graph_options(),
+        )
+
+    def show_result(self, result: Any) -> None:
+        from tui.revoke import record_revoked, result_text
+
+        app = self.app
+        record_revoked(app.project, app.today)  # type: ignore[attr-defined]
+        saved = app.save_now()  # type: ignore[attr-defined]
+        text = result_text(result)
+        if saved is not None:
+            text += " Recorded in the project: building with this token is refused."
+        self.query_one("#revoke-result", Static).update(text)
+        self._status("Revoked." if result.deleted else "Already revoked.")
