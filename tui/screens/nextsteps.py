@@ -67,7 +67,7 @@ class NextStepsScreen(StepScreen):
     def action_revoke(self) -> None:
         """Ask (naming the user and what stops working), then delete the package user."""
         from tui.revoke import confirmation_text
-        from tui.screens.tenant import RevokeDialog, RevokeScreen
+        from tui.screens.revoke import RevokeDialog, RevokeScreen
 
         def answered(yes: bool | None) -> None:
             if yes:
