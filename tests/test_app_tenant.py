@@ -11,7 +11,17 @@ from datetime import date, timedelta
 
 import pytest
 from app_pilot import flat_text, no_blink, screen_text, wait_for  # noqa: F401 (fixture)
-from fakes.graph import MISSING, fake_graph, missing, reader_without_rights, ready_tenant
+from fakes.graph import (
+    ALSO_FOR_PACKAGE_USER,
+    ALSO_MISSING,
+    MISSING,
+    PACKAGE_MISSING,
+    fake_graph,
+    missing,
+    package_user_id,
+    reader_without_rights,
+    ready_tenant,
+)
 from syrupy.extensions.image import SVGImageSnapshotExtension
 from textual.widgets import Static
 
@@ -24,6 +34,7 @@ from tui.readiness import (
     JOIN,
     LICENSE,
     MDM_SCOPE,
+    PACKAGE_CHECK_NAMES,
     QUOTA,
     SYNC_FABRIC,
 )
@@ -125,18 +136,18 @@ async def test_ready_tenant_shows_the_code_while_waiting_then_every_check_passes
         graph.identity.token_script = ["success"]  # the admin signs in on another device
         await until_done(pilot)
         screen = app.screen
-        assert list(rows(app)) == list(CHECK_NAMES)
+        assert list(rows(app)) == list(CHECK_NAMES + PACKAGE_CHECK_NAMES)
         for name, row in rows(app).items():
             assert row.status_text == "✓ pass", name
             assert row.reason_text and not row.fix_text, name
-        assert status_line(app) == "Done: 6 checks, 6 passed."
+        assert status_line(app) == "Done: 13 checks, 13 passed."
         assert "FAKE-CODE" not in screen_text(app)  # the code box is gone once signed in
         assert "^l Check again" in screen_text(app) and "^g Cancel" not in screen_text(app)
 
         # Longer than the screen: the keyboard scrolls to the last check.
         body = screen.query_one("#graph-body")
         assert app.focused is body and body.max_scroll_y > 0 and body.max_scroll_x == 0
-        last = "You are in a group of Intune's MDM user scope."
+        last = f"{graph.tenant.package_upn} is in a group of Intune's MDM user scope."
         assert body.scroll_y == 0 and last not in flat_text(app)
         await pilot.press("end")
         await wait_for(pilot, lambda: last in flat_text(app))
@@ -144,15 +155,15 @@ async def test_ready_tenant_shows_the_code_while_waiting_then_every_check_passes
 
         await pilot.press("escape")
         await wait_for(pilot, on(app, "AccountsScreen"))
-        assert [c.name for c in app.tenant_checks] == list(CHECK_NAMES)
+        assert [c.name for c in app.tenant_checks] == list(CHECK_NAMES + PACKAGE_CHECK_NAMES)
 
 
-@pytest.mark.parametrize("variant", sorted(MISSING))
+@pytest.mark.parametrize("variant", sorted(MISSING | PACKAGE_MISSING))
 async def test_a_tenant_missing_one_condition_shows_exactly_that_with_its_fix(
     graph, tmp_path, variant
 ):
     graph.tenant = missing(variant)
-    _, name, status = MISSING[variant]
+    _, name, status = (MISSING | PACKAGE_MISSING)[variant]
     app = make_app(graph, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await check_tenant(pilot)
@@ -163,10 +174,18 @@ async def test_a_tenant_missing_one_condition_shows_exactly_that_with_its_fix(
         expected = next(c for c in app.tenant_checks if c.name == name)
         assert shown[name].reason_text == expected.reason
         assert shown[name].fix_text == f"Fix: {expected.fix}"
-        others = {n: row.status_text for n, row in shown.items() if n != name}
+        also = ALSO_MISSING.get(variant, {}) | ALSO_FOR_PACKAGE_USER.get(variant, {})
+        assert {n: shown[n].status_text for n in also} == {n: LABEL[s] for n, s in also.items()}
+        others = {n: row.status_text for n, row in shown.items() if n != name and n not in also}
         assert set(others.values()) == {"✓ pass"}, others
-        word = {"fail": "1 failed", "warn": "1 warning"}[status]
-        assert status_line(app) == f"Done: 6 checks, 5 passed, {word}."
+        total = len(app.tenant_checks)
+        bad = {"fail": 0, "warn": 0}
+        for s in [status, *also.values()]:
+            bad[s] += 1
+        words = [f"{bad['warn']} warning"] if bad["warn"] else []
+        words += [f"{bad['fail']} failed"] if bad["fail"] else []
+        passed = total - sum(bad.values())
+        assert status_line(app) == f"Done: {total} checks, {passed} passed, {', '.join(words)}."
         # Page Down brings the row into view.
         reason = " ".join(expected.reason.split())[:60]
         for _ in range(10):
@@ -190,7 +209,7 @@ async def test_an_account_without_read_rights_is_shown_not_checked_never_pass(gr
             assert shown[name].fix_text.startswith("Fix: Sign in with an account that has")
         assert "Policy.Read.All" in shown[CONDITIONAL_ACCESS].reason_text
         assert shown[SYNC_FABRIC].status_text == "✓ pass"
-        assert status_line(app) == "Done: 6 checks, 1 passed, 5 not checked."
+        assert status_line(app) == "Done: 13 checks, 3 passed, 10 not checked."
         assert graph.served("conditionalAccess") == 1  # asked, refused with 403
 
 
@@ -411,3 +430,66 @@ async def test_verification_without_a_package_user_says_to_get_the_token_first(g
         await wait_for(pilot, lambda: "no package user is known" in status_line(app))
         assert "get the bulk token first" in status_line(app)
         assert graph.identity.calls == []  # refused before any sign-in
+
+
+# --- revoking the token from the next-steps screen ------------------------------------------
+
+
+def deletes(graph) -> list[str]:
+    return [path for route, path in graph.requests if route == "deleteUser"]
+
+
+async def ask_to_revoke(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, on(app, "ProjectScreen"))
+    await goto(pilot, "9: Next steps", "NextStepsScreen")
+    assert "^r Revoke token" in screen_text(app)
+    await pilot.press("ctrl+r")
+    await wait_for(pilot, on(app, "RevokeDialog"))
+
+
+async def test_revoke_refused_at_the_question_deletes_nothing(graph, tmp_path):
+    app = make_app(graph, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask_to_revoke(pilot)
+        text = str(app.screen.query_one(".dialog--body", Static).content)
+        assert "Delete the package user" in flat_text(app)
+        assert f"Delete the package user {graph.tenant.package_upn} from Entra ID?" in text
+        assert "can no longer join a device" in text and "stay joined" in text
+        await pilot.press("enter")  # Enter is not a yes here
+        assert on(app, "RevokeDialog")()
+        await pilot.press("n")
+        await wait_for(pilot, on(app, "NextStepsScreen"))
+        assert graph.identity.calls == [] and deletes(graph) == []
+        assert app.project.entra.revoked is None
+        assert "^r Revoke token" in screen_text(app)
+
+
+async def test_revoke_confirmed_deletes_the_package_user_and_build_is_refused(graph, tmp_path):
+    from tui.projectfile import load_project
+    from tui.rules import validate
+
+    app = make_app(graph, tmp_path)
+    user_id = package_user_id(graph.tenant)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask_to_revoke(pilot)
+        await pilot.press("y")
+        await wait_for(pilot, on(app, "RevokeScreen"))
+        await wait_for(pilot, lambda: status_line(app) == "Revoked.")
+        result = str(app.screen.query_one("#revoke-result", Static).content)
+        assert f"Deleted the package user {graph.tenant.package_upn}" in result
+        assert "stay joined and enrolled: PC-0001, PC-0002." in result
+        assert "building with this token is refused" in result
+        assert deletes(graph) == [f"/v1.0/users/{user_id}"]
+        assert app.project.entra.revoked == TODAY
+        assert load_project(app.project_file()).entra.revoked == TODAY
+        problems = [p.message for p in validate(app.project, today=TODAY)]
+        assert problems == [
+            f"Bulk token: was revoked on {TODAY.isoformat()} (its package user was deleted): "
+            'choose "Get bulk token" for a new one.'
+        ]
+        assert "fake-bprt" not in flat_text(app)
+        await app.workers.wait_for_complete()
+        await pilot.press("escape")
+        await wait_for(pilot, on(app, "NextStepsScreen"))
+        await wait_for(pilot, lambda: "^r Revoke token" not in screen_text(app))

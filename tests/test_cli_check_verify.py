@@ -9,7 +9,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from fakes.graph import deleted_package_user, fake_graph, missing, project_for
+from fakes.graph import (
+    ALSO_MISSING,
+    MISSING,
+    PACKAGE_MISSING,
+    deleted_package_user,
+    fake_graph,
+    missing,
+    project_for,
+)
 from test_cli_build_inspect import cli
 
 from tui.projectfile import save_project
@@ -46,7 +54,7 @@ def test_check_a_ready_tenant_as_json(graph):
     proc = cli("check", *on_fake(graph), "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert [c["status"] for c in result["checks"]] == ["pass"] * 6
+    assert [c["status"] for c in result["checks"]] == ["pass"] * 10
     assert {"name", "status", "reason", "fix"} <= set(result["checks"][0])
     # The device code went to the terminal, not into the JSON.
     assert "FAKE-CODE" in proc.stderr and "FAKE-CODE" not in proc.stdout
@@ -160,3 +168,103 @@ def test_a_refused_graph_read_is_not_checked_not_an_error(graph):
     statuses = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
     assert statuses["Conditional Access and MFA"]["status"] == "not-checked"
     assert "Policy.Read.All" in statuses["Conditional Access and MFA"]["reason"]
+
+
+NEW_CONDITIONS = [
+    "platform-blocked",
+    "join-selected-without-package-users",
+    "federated-account",
+    "wcd-app-not-consented",
+]
+
+
+@pytest.mark.parametrize("variant", NEW_CONDITIONS)
+def test_check_json_names_each_new_condition_with_its_fix(graph, variant):
+    graph.tenant = missing(variant)
+    _, name, status = MISSING[variant]
+    proc = cli("check", *on_fake(graph), "--json")
+    assert proc.returncode == (1 if status == "fail" else 0), proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks[name]["status"] == status and checks[name]["fix"]
+    also = ALSO_MISSING.get(variant, {})
+    others = {n: c["status"] for n, c in checks.items() if n != name and n not in also}
+    assert set(others.values()) == {"pass"}, others
+    print(json.dumps(checks[name], indent=2))  # shown with -s: the report quotes these
+
+
+def test_the_admin_consent_url_names_the_tenant_and_the_wcd_app(graph):
+    graph.tenant = missing("wcd-app-not-consented")
+    proc = cli("check", *on_fake(graph), "--json")
+    fix = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}[
+        "Windows Configuration Designer app"
+    ]["fix"]
+    url = (
+        f"{graph.identity.base_url}/contoso.example/adminconsent"
+        "?client_id=de0853a1-ab20-47bd-990b-71ad5077ac7b"
+    )
+    assert url in fix
+
+
+@pytest.mark.parametrize(
+    ("route", "name", "permission"),
+    [
+        (
+            "enrollmentConfigurations",
+            "Windows enrollment restriction",
+            "DeviceManagementServiceConfig",
+        ),
+        ("domains", "Cloud-only sign-in account", "Domain.Read.All"),
+        ("servicePrincipals", "Windows Configuration Designer app", "Application.Read.All"),
+        ("deviceRegistrationPolicy", "Package users may join devices", "Policy.Read.Device"),
+    ],
+)
+def test_a_new_condition_the_account_may_not_read_is_not_checked(graph, route, name, permission):
+    graph.tenant.forbidden = {route}
+    proc = cli("check", *on_fake(graph), "--json")
+    assert proc.returncode == 0, proc.stderr
+    check = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}[name]
+    assert check["status"] == "not-checked" and permission in check["reason"]
+
+
+PACKAGE_NAMES = [
+    "Package user",
+    "Conditional Access on the package user",
+    "Package user in MDM user scope",
+]
+
+
+def test_check_with_a_project_checks_its_package_user(graph, tmp_path):
+    path = saved_project(graph, tmp_path)
+    proc = cli("check", "--project", path, *on_fake(graph), "--json")
+    assert proc.returncode == 0, proc.stderr
+    checks = {c["name"]: c["status"] for c in json.loads(proc.stdout)["checks"]}
+    assert list(checks)[-3:] == PACKAGE_NAMES and set(checks.values()) == {"pass"}
+    assert graph.served("userMemberGroups") == 1
+    scope = graph.identity.calls_to("/oauth2/v2.0/devicecode")[0].form["scope"]
+    assert "User.Read.All" in scope and "Write" not in scope
+    assert "fake-bprt" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("variant", sorted(PACKAGE_MISSING))
+def test_check_with_a_project_flags_what_stops_its_package_user(graph, tmp_path, variant):
+    path = saved_project(graph, tmp_path)
+    graph.tenant = missing(variant)
+    _, name, status = PACKAGE_MISSING[variant]
+    proc = cli("check", "--project", path, *on_fake(graph), "--json")
+    assert proc.returncode == 1, proc.stderr
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks[name]["status"] == status and checks[name]["fix"]
+    also = ALSO_MISSING.get(variant, {})
+    assert {n: checks[n]["status"] for n in also} == also
+    others = {n: c["status"] for n, c in checks.items() if n != name and n not in also}
+    assert set(others.values()) == {"pass"}, others
+    print(json.dumps(checks[name], indent=2))
+
+
+def test_unreadable_package_user_groups_are_not_checked(graph, tmp_path):
+    path = saved_project(graph, tmp_path)
+    graph.tenant.forbidden = {"userMemberGroups"}
+    proc = cli("check", "--project", path, *on_fake(graph), "--json")
+    checks = {c["name"]: c["status"] for c in json.loads(proc.stdout)["checks"]}
+    assert checks["Package user in MDM user scope"] == "not-checked"
+    assert checks["Conditional Access on the package user"] in ("pass", "warn")

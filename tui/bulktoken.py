@@ -58,6 +58,7 @@ class BulkToken:
         entra.expires = self.expires
         entra.package_user = self.package_user
         entra.token_package_id = self.package_id
+        entra.revoked = None  # a new token, a new package user
 
 
 # Progress events (besides tui.signin's WaitingForSignIn / WaitingForBrowser / SignedIn).

@@ -251,7 +251,7 @@ def read_enrollment(
 
     emit(Checking(PACKAGE_USER))
     try:
-        user = _find_user(graph, upn, pid)
+        user = find_user(graph, upn, pid)
     except GraphError as error:
         person = _unreadable(PACKAGE_USER, error, "User.Read.All")
         emit(Checked(person))
@@ -264,7 +264,7 @@ def read_enrollment(
 
     emit(Checking(DEVICES))
     try:
-        found = _devices(graph, user["id"])
+        found = devices_of(graph, user["id"])
     except GraphError as error:
         result = _unreadable(DEVICES, error, "Device.Read.All")
         emit(Checked(result))
@@ -278,7 +278,7 @@ def read_enrollment(
     return EnrollmentReport(upn, days, devices, [person, token, result])
 
 
-def _find_user(graph: GraphClient, upn: str, pid: str) -> dict | None:
+def find_user(graph: GraphClient, upn: str, pid: str) -> dict | None:
     """By UPN, else by the package id: the user lives on the tenant's default domain, which
     may differ from the domain the UPN was guessed from."""
     select = {"$select": "id,userPrincipalName,displayName,accountEnabled,createdDateTime"}
@@ -296,7 +296,7 @@ def _find_user(graph: GraphClient, upn: str, pid: str) -> dict | None:
     return found[0] if found else None
 
 
-def _devices(graph: GraphClient, user_id: str) -> list[dict]:
+def devices_of(graph: GraphClient, user_id: str) -> list[dict]:
     """Devices the user owns or registered, each once (a cloud join sets both)."""
     by_id: dict[str, dict] = {}
     for relation in ("ownedDevices", "registeredDevices"):

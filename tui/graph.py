@@ -37,8 +37,15 @@ READINESS_PERMISSIONS = (
     "Application.Read.All",
     "Policy.Read.All",
     "GroupMember.Read.All",
+    "Domain.Read.All",
+    "DeviceManagementServiceConfig.Read.All",
 )
+# Added to the readiness permissions when the project already has a package user.
+PACKAGE_USER_PERMISSIONS = ("User.Read.All",)
 VERIFY_PERMISSIONS = ("User.Read", "User.Read.All", "Device.Read.All")
+# Only for ``bulk-enroll revoke``, in a sign-in of its own: deleting a user needs
+# User.ReadWrite.All (its least-privileged delegated permission); devices are listed first.
+REVOKE_PERMISSIONS = ("User.Read", "User.ReadWrite.All", "Device.Read.All")
 
 RETRY_STATUSES = frozenset({429, 503})
 MAX_PAGES = 500
@@ -157,6 +164,9 @@ class GraphClient:
 
     def post(self, path: str, body: dict, *, version: str = "v1.0") -> dict:
         return self._request("POST", self._url(path, version), json=body)
+
+    def delete(self, path: str, *, version: str = "v1.0") -> dict:
+        return self._request("DELETE", self._url(path, version))
 
     def get_all(
         self, path: str, *, version: str = "v1.0", params: dict | None = None

@@ -79,6 +79,7 @@ class EntraJoin:
     expires: date | None = None
     package_user: str = ""  # package_<pid>@<domain>, where known
     token_package_id: str = ""  # the pid sent to bulkaadjtoken/begin
+    revoked: date | None = None  # the day its package user was deleted (bulk-enroll revoke)
 
 
 @dataclass(slots=True)

@@ -6,112 +6,99 @@ the calls. Anything the signed-in account may not read is "not checked", never "
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from collections.abc import Callable
 
+from tui.checks import (  # noqa: F401 (re-exported: the callers' import path)
+    LABELS,
+    NEEDS,
+    Check,
+    Checked,
+    Checking,
+    Status,
+    exit_status,
+    not_checked,
+    render_checks,
+    unanswered,
+    worst,
+)
+from tui.conditional_access import (  # noqa: F401 (re-exported)
+    CONDITIONAL_ACCESS,
+    ENROLLMENT_APPS,
+    EXCLUDE_HOW,
+    INTUNE_APP_ID,
+    PACKAGE_CA,
+    REGISTER_DEVICE_ACTION,
+    catches_enrollment,
+    conditional_access_check,
+    excludes_package_users,
+    package_user_ca_check,
+    policy_groups,
+    read_conditional_access,
+    requires_mfa,
+)
 from tui.errors import UserError
-from tui.graph import READINESS_PERMISSIONS, GraphClient, GraphError, connect
+from tui.graph import (
+    PACKAGE_USER_PERMISSIONS,
+    READINESS_PERMISSIONS,
+    GraphClient,
+    GraphError,
+    connect,
+)
+from tui.model import Project
 from tui.signin import CancelToken, SignInConfig
+from tui.tenantrules import (
+    FEDERATION,
+    PACKAGE_JOIN,
+    PACKAGE_MDM,
+    PLATFORM,
+    WCD_APP,
+    WCD_APP_ID,
+    admin_consent_url,
+    federation_check,
+    package_join_check,
+    package_mdm_check,
+    platform_restriction_check,
+    wcd_app_check,
+)
 
 SYNC_FABRIC_APP_ID = "00000014-0000-0000-c000-000000000000"
-INTUNE_APP_ID = "0000000a-0000-0000-c000-000000000000"
 PREMIUM_PLANS = ("AAD_PREMIUM", "AAD_PREMIUM_P2")
-# Conditional Access targets that catch the package user while a device joins and enrolls.
-REGISTER_DEVICE_ACTION = "urn:user:registerdevice"
-ENROLLMENT_APPS = {
-    "d4ebce55-015a-49b5-a083-c84d1797ae8c": "Microsoft Intune Enrollment",
-    INTUNE_APP_ID: "Microsoft Intune",
-    "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9": "Device Registration Service",
-}
 LOW_DEVICE_QUOTA = 50
 
 LICENSE = "Entra ID P1/P2"
 JOIN = "Users may join devices"
 QUOTA = "Devices per user"
 SYNC_FABRIC = "SyncFabric service principal"
-CONDITIONAL_ACCESS = "Conditional Access and MFA"
 MDM_SCOPE = "MDM user scope"
-CHECK_NAMES = (LICENSE, JOIN, QUOTA, SYNC_FABRIC, CONDITIONAL_ACCESS, MDM_SCOPE)
+PACKAGE_USER = "Package user"  # as tui.enrollment names it
+CHECK_NAMES = (
+    LICENSE,
+    JOIN,
+    FEDERATION,
+    WCD_APP,
+    QUOTA,
+    SYNC_FABRIC,
+    PACKAGE_JOIN,
+    CONDITIONAL_ACCESS,
+    MDM_SCOPE,
+    PLATFORM,
+)
+# After the token, when the project names its package user.
+PACKAGE_CHECK_NAMES = (PACKAGE_USER, PACKAGE_CA, PACKAGE_MDM)
 
 _DEVICE_POLICY_READERS = (
     "Policy.Read.DeviceConfiguration and the Global Reader or Cloud Device Administrator role"
 )
-# What a 403 means for each check: the permission and the least-privileged roles that read it.
-NEEDS = {
-    LICENSE: "LicenseAssignment.Read.All, e.g. the Global Reader role",
-    JOIN: _DEVICE_POLICY_READERS,
-    QUOTA: _DEVICE_POLICY_READERS,
-    SYNC_FABRIC: "Application.Read.All",
-    CONDITIONAL_ACCESS: "Policy.Read.All and the Global Reader or Security Reader role",
-    MDM_SCOPE: "Policy.Read.All and the Global Reader role",
-}
-EXCLUDE_HOW = (
-    'Create a dynamic user group with the rule (user.userPrincipalName -startsWith "package_") '
-    "and add it to the policy's excluded users (Entra ID > Conditional Access > the policy > Users "
-    "> Exclude)."
+NEEDS.update(
+    {
+        LICENSE: "LicenseAssignment.Read.All, e.g. the Global Reader role",
+        JOIN: _DEVICE_POLICY_READERS,
+        QUOTA: _DEVICE_POLICY_READERS,
+        SYNC_FABRIC: "Application.Read.All",
+        MDM_SCOPE: "Policy.Read.All and the Global Reader role",
+        PACKAGE_USER: "User.Read.All, e.g. the Global Reader role",
+    }
 )
-
-
-class Status(StrEnum):
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    NOT_CHECKED = "not-checked"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    status: Status
-    reason: str
-    fix: str = ""
-
-    def to_json(self) -> dict:
-        return {**asdict(self), "status": str(self.status)}
-
-
-@dataclass(frozen=True, slots=True)
-class Checking:
-    """Progress event: this check is being read now."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """Progress event: one check finished."""
-
-    check: Check
-
-
-def not_checked(name: str, error: GraphError | None = None) -> Check:
-    if error is None or error.forbidden:
-        return Check(
-            name,
-            Status.NOT_CHECKED,
-            f"Not checked: the signed-in account may not read this (needs {NEEDS[name]}).",
-            f"Sign in with an account that has {NEEDS[name]}, or check it in the Entra admin "
-            "center.",
-        )
-    return unanswered(name, error, "check it in the Entra admin center")
-
-
-def unanswered(name: str, error: GraphError, by_hand: str) -> Check:
-    """Graph failed for a reason other than rights (throttled, down): try again or look by hand."""
-    return Check(
-        name,
-        Status.NOT_CHECKED,
-        f"Not checked: Microsoft Graph answered {error.status} {error.code}".rstrip() + ".",
-        f"Try again later, or {by_hand}.",
-    )
-
-
-def worst(checks: Iterable[Check]) -> Status:
-    order = [Status.PASS, Status.NOT_CHECKED, Status.WARN, Status.FAIL]
-    return max((c.status for c in checks), key=order.index, default=Status.PASS)
-
-
 # --- the rules, pure -------------------------------------------------------------------------
 
 
@@ -233,93 +220,6 @@ def sync_fabric_check(service_principals: list[dict]) -> Check:
     )
 
 
-def requires_mfa(policy: dict) -> bool:
-    grant = policy.get("grantControls") or {}
-    return "mfa" in (grant.get("builtInControls") or []) or bool(
-        grant.get("authenticationStrength")
-    )
-
-
-def catches_enrollment(policy: dict) -> str | None:
-    """What of device join/enrollment an enabled MFA policy for all users targets, or None."""
-    if policy.get("state") != "enabled" or not requires_mfa(policy):
-        return None
-    conditions = policy.get("conditions") or {}
-    users = conditions.get("users") or {}
-    if "All" not in (users.get("includeUsers") or []):
-        return None
-    apps = conditions.get("applications") or {}
-    if REGISTER_DEVICE_ACTION in (apps.get("includeUserActions") or []):
-        return "device registration"
-    included = apps.get("includeApplications") or []
-    excluded = set(apps.get("excludeApplications") or [])
-    if "All" in included:
-        spared = [name for app_id, name in ENROLLMENT_APPS.items() if app_id in excluded]
-        return None if len(spared) == len(ENROLLMENT_APPS) else "all cloud apps"
-    for app_id, name in ENROLLMENT_APPS.items():
-        if app_id in included:
-            return name
-    return None
-
-
-def excludes_package_users(
-    policy: dict, groups: dict[str, dict | None], package_user_id: str | None = None
-) -> bool | None:
-    """True when the policy spares package_* users; None when an excluded group was unreadable."""
-    users = (policy.get("conditions") or {}).get("users") or {}
-    if package_user_id and package_user_id in (users.get("excludeUsers") or []):
-        return True
-    unreadable = False
-    for group_id in users.get("excludeGroups") or []:
-        group = groups.get(group_id)
-        if group is None:
-            unreadable = True
-            continue
-        rule = (group.get("membershipRule") or "").lower()
-        if "userprincipalname" in rule and "package_" in rule:
-            return True
-    return None if unreadable else False
-
-
-def conditional_access_check(
-    policies: list[dict], groups: dict[str, dict | None], package_user_id: str | None = None
-) -> Check:
-    """Enabled MFA-for-all-users policies on join or enrollment must spare package_* users."""
-    caught, unsure = [], []
-    for policy in policies:
-        target = catches_enrollment(policy)
-        if target is None:
-            continue
-        name = f"'{policy.get('displayName') or policy.get('id')}' ({target})"
-        spared = excludes_package_users(policy, groups, package_user_id)
-        if spared is False:
-            caught.append(name)
-        elif spared is None:
-            unsure.append(name)
-    if caught:
-        return Check(
-            CONDITIONAL_ACCESS,
-            Status.WARN,
-            f"MFA is required for all users by {', '.join(caught)} without excluding package_* "
-            "users: the device join fails with 0xCAA2000C.",
-            EXCLUDE_HOW,
-        )
-    if unsure:
-        return Check(
-            CONDITIONAL_ACCESS,
-            Status.WARN,
-            f"MFA is required for all users by {', '.join(unsure)}; its excluded groups could not "
-            "be read, so whether package_* users are spared is unknown.",
-            EXCLUDE_HOW,
-        )
-    return Check(
-        CONDITIONAL_ACCESS,
-        Status.PASS,
-        "No enabled Conditional Access policy requires MFA of package_* users for device join or "
-        "enrollment.",
-    )
-
-
 def mdm_groups(policies: list[dict]) -> list[str]:
     return [g["id"] for p in policies for g in p.get("includedGroups") or [] if g.get("id")]
 
@@ -377,31 +277,43 @@ def run_readiness(
     graph_url: str | None = None,
     deadline: float | None = None,
     sleep: Callable[[float], object] | None = None,
+    project: Project | None = None,
 ) -> list[Check]:
     """Sign in for the read-only readiness permissions, then check the tenant.
 
-    Blocks (run it in a worker thread); ``on_event`` gets the sign-in events of
-    ``tui.signin`` (the device code to show), then ``Checking``/``Checked`` per check.
+    With a ``project`` whose bulk token was issued (a package user is known), the package user
+    itself is checked too. Blocks (run it in a worker thread); ``on_event`` gets the sign-in
+    events of ``tui.signin`` (the device code to show), then ``Checking``/``Checked`` per check.
     """
+    package_user = None
+    if project is not None and (project.entra.package_user or project.entra.token_package_id):
+        from tui.enrollment import package_user_of
+
+        package_user = package_user_of(project)
+    permissions = READINESS_PERMISSIONS + (PACKAGE_USER_PERMISSIONS if package_user else ())
     with connect(
         config,
-        READINESS_PERMISSIONS,
+        permissions,
         graph_url=graph_url,
         on_event=on_event,
         cancel=cancel,
         deadline=deadline,
         sleep=sleep,
     ) as graph:
-        return read_readiness(graph, on_event=on_event)
+        return read_readiness(
+            graph, on_event=on_event, package_user=package_user, login_base=config.login_base
+        )
 
 
 def read_readiness(
     graph: GraphClient,
     *,
     on_event: Callable[[object], None] | None = None,
-    package_user_id: str | None = None,
+    package_user: tuple[str, str] | None = None,
+    login_base: str = "https://login.microsoftonline.com",
 ) -> list[Check]:
-    """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``."""
+    """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``, then,
+    given the project's package user (UPN, package id), ``PACKAGE_CHECK_NAMES``."""
     emit = on_event or (lambda event: None)
     try:
         me = graph.get("/me", params={"$select": "id,userPrincipalName"})
@@ -409,6 +321,7 @@ def read_readiness(
         raise UserError(
             f"Microsoft Graph would not read the signed-in user ({error.status} {error.code})."
         ) from None
+    upn = me.get("userPrincipalName") or ""
     # The join scope and the MDM scope may both list groups: one membership query for both.
     policy = _read(lambda: graph.get("/policies/deviceRegistrationPolicy"))
     mdm = _read(
@@ -418,31 +331,93 @@ def read_readiness(
             params={"$expand": "includedGroups"},
         )
     )
-    groups = (join_groups(policy) if isinstance(policy, dict) else []) + (
-        mdm_groups(mdm) if isinstance(mdm, list) else []
-    )
-    member_of = _member_of(graph, groups)
-    sync_fabric = {
-        "$filter": f"appId eq '{SYNC_FABRIC_APP_ID}'",
-        "$select": "id,appId,displayName,accountEnabled",
-    }
+    ca = _read(lambda: graph.get_all("/identity/conditionalAccess/policies"))
+    joining = join_groups(policy) if isinstance(policy, dict) else []
+    mdm_ids = mdm_groups(mdm) if isinstance(mdm, list) else []
+    member_of = _member_of(graph, joining + mdm_ids)
+    package = found_package_user(graph, package_user) if package_user else None
+    package_id = package.get("id") if isinstance(package, dict) else None
+    if package_id:  # the package user's own groups, for the join and MDM scopes and CA
+        ca_ids = policy_groups(ca) if isinstance(ca, list) else []
+        package_member_of = _member_of(graph, joining + mdm_ids + ca_ids, f"/users/{package_id}")
+        joining_info: dict[str, dict | None] = {}
+    else:  # before the token: the selected groups' rules say whether package users get in
+        package_member_of = None
+        joining_info = {gid: _group(graph, gid) for gid in dict.fromkeys(joining)}
+    tenant = upn.rsplit("@", 1)[-1] if "@" in upn else "organizations"
+
+    def apps(app_id: str) -> list[dict]:
+        query = {
+            "$filter": f"appId eq '{app_id}'",
+            "$select": "id,appId,displayName,accountEnabled",
+        }
+        return graph.get_all("/servicePrincipals", params=query)
+
     rules: dict[str, Callable[[], Check]] = {
         LICENSE: lambda: license_check(graph.get_all("/subscribedSkus")),
         JOIN: lambda: join_check(_ok(policy), user_id=me.get("id", ""), member_of=member_of),
-        QUOTA: lambda: quota_check(_ok(policy)),
-        SYNC_FABRIC: lambda: sync_fabric_check(
-            graph.get_all("/servicePrincipals", params=sync_fabric)
+        FEDERATION: lambda: federation_check(
+            graph.get_all("/domains", params={"$select": "id,authenticationType,isInitial"}), upn
         ),
-        CONDITIONAL_ACCESS: lambda: _conditional_access(graph, package_user_id),
+        WCD_APP: lambda: wcd_app_check(
+            apps(WCD_APP_ID), consent_url=admin_consent_url(login_base, tenant)
+        ),
+        QUOTA: lambda: quota_check(_ok(policy)),
+        SYNC_FABRIC: lambda: sync_fabric_check(apps(SYNC_FABRIC_APP_ID)),
+        PACKAGE_JOIN: lambda: package_join_check(
+            _ok(policy), joining_info, package_user_id=package_id, member_of=package_member_of
+        ),
+        CONDITIONAL_ACCESS: lambda: read_conditional_access(graph, package_id, _ok(ca)),
         MDM_SCOPE: lambda: mdm_scope_check(_ok(mdm), member_of=member_of),
+        PLATFORM: lambda: platform_restriction_check(
+            graph.get_all("/deviceManagement/deviceEnrollmentConfigurations", version="beta")
+        ),
     }
+    names = list(CHECK_NAMES)
+    if package_user:
+        from tui.enrollment import user_check
+
+        shown = package_user[0] or f"package_{package_user[1]}@…"
+        if isinstance(package, GraphError):
+            rules[PACKAGE_USER] = lambda: not_checked(PACKAGE_USER, package)
+        else:
+            user_upn = (package or {}).get("userPrincipalName") or shown
+            rules[PACKAGE_USER] = lambda: user_check(user_upn, package)
+        names.append(PACKAGE_USER)
+        if package_id:
+            user_upn = package.get("userPrincipalName") or shown  # type: ignore[union-attr]
+            rules[PACKAGE_CA] = lambda: package_user_ca_check(
+                _ok(ca), upn=user_upn, user_id=package_id, member_of=package_member_of
+            )
+            rules[PACKAGE_MDM] = lambda: package_mdm_check(
+                _ok(mdm), upn=user_upn, member_of=package_member_of
+            )
+            names += [PACKAGE_CA, PACKAGE_MDM]
     checks = []
-    for name in CHECK_NAMES:
+    for name in names:
         graph.cancel.check()
         emit(Checking(name))
         checks.append(_guarded(name, rules[name]))
         emit(Checked(checks[-1]))
     return checks
+
+
+def found_package_user(
+    graph: GraphClient, package_user: tuple[str, str]
+) -> dict | GraphError | None:
+    """The package user's directory object, None when it does not exist, or Graph's refusal."""
+    from tui.enrollment import find_user
+
+    return _read(lambda: find_user(graph, *package_user))  # type: ignore[return-value]
+
+
+def _group(graph: GraphClient, group_id: str) -> dict | None:
+    try:
+        return graph.get(
+            f"/groups/{group_id}", params={"$select": "id,displayName,membershipRule,groupTypes"}
+        )
+    except GraphError as error:
+        return {"id": group_id} if error.not_found else None  # a deleted group lets nobody in
 
 
 def _read(call: Callable[[], dict | list]) -> dict | list | GraphError:
@@ -465,59 +440,19 @@ def _guarded(name: str, rule: Callable[[], Check]) -> Check:
         return not_checked(name, error)
 
 
-def _member_of(graph: GraphClient, group_ids: list[str]) -> set[str] | None:
-    """Which of these groups the signed-in user is in (transitively); None if unreadable."""
+def _member_of(graph: GraphClient, group_ids: list[str], who: str = "/me") -> set[str] | None:
+    """Which of these groups a user (``/me`` or ``/users/{id}``) is in, transitively; None if
+    unreadable."""
     unique = list(dict.fromkeys(group_ids))
     found: set[str] = set()
+    if not unique:
+        return found
     try:
         for start in range(0, len(unique), 20):  # checkMemberGroups takes at most 20 ids
-            answer = graph.post("/me/checkMemberGroups", {"groupIds": unique[start : start + 20]})
+            answer = graph.post(
+                f"{who}/checkMemberGroups", {"groupIds": unique[start : start + 20]}
+            )
             found.update(answer.get("value") or [])
     except GraphError:
         return None
     return found
-
-
-def _conditional_access(graph: GraphClient, package_user_id: str | None) -> Check:
-    policies = graph.get_all("/identity/conditionalAccess/policies")
-    groups: dict[str, dict | None] = {}
-    for policy in policies:
-        if catches_enrollment(policy) is None:
-            continue
-        users = (policy.get("conditions") or {}).get("users") or {}
-        for group_id in users.get("excludeGroups") or []:
-            if group_id in groups:
-                continue
-            try:
-                groups[group_id] = graph.get(
-                    f"/groups/{group_id}",
-                    params={"$select": "id,displayName,membershipRule,groupTypes"},
-                )
-            except GraphError:
-                groups[group_id] = None
-    return conditional_access_check(policies, groups, package_user_id)
-
-
-# --- plain-text form, for the command line -----------------------------------------------
-
-LABELS = {
-    Status.PASS: "pass",
-    Status.WARN: "WARN",
-    Status.FAIL: "FAIL",
-    Status.NOT_CHECKED: "not checked",
-}
-
-
-def render_checks(checks: Iterable[Check]) -> str:
-    """One line per check, with the fix under anything that did not pass."""
-    lines = []
-    for check in checks:
-        lines.append(f"{LABELS[check.status]:<12}{check.name}: {check.reason}")
-        if check.fix and check.status is not Status.PASS:
-            lines.append(f"{'':<12}  fix: {check.fix}")
-    return "\n".join(lines)
-
-
-def exit_status(checks: Iterable[Check]) -> int:
-    """0 when nothing failed, 1 when a check failed (2 is left for errors)."""
-    return 1 if any(check.status is Status.FAIL for check in checks) else 0

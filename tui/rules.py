@@ -283,6 +283,17 @@ def _expires(value: date | None, today: date) -> str | None:
     return None
 
 
+def _bprt(entra, *, for_build: bool) -> str | None:
+    if for_build and entra.revoked is not None:
+        return (
+            f"was revoked on {entra.revoked.isoformat()} (its package user was deleted): "
+            'choose "Get bulk token" for a new one.'
+        )
+    if for_build and not entra.bprt:
+        return 'is missing: choose "Get bulk token" and sign in.'
+    return _xml_text(entra.bprt)
+
+
 def _required(value: str, what: str) -> str | None:
     return f"must not be empty; {what}." if not value.strip() else _xml_text(value)
 
@@ -424,14 +435,7 @@ def _rules(project: Project, *, today: date, for_build: bool) -> Iterator[Rule]:
     if project.join == JoinKind.ENTRA:
         entra = project.entra
         yield "entra.authority", lambda: _authority(entra.authority)
-        yield (
-            "entra.bprt",
-            lambda: (
-                'is missing: choose "Get bulk token" and sign in.'
-                if for_build and not entra.bprt
-                else _xml_text(entra.bprt)
-            ),
-        )
+        yield "entra.bprt", lambda: _bprt(entra, for_build=for_build)
         yield "entra.expires", lambda: _expires(entra.expires, today)
     if project.join == JoinKind.ACTIVE_DIRECTORY:
         dom = project.domain

@@ -34,6 +34,8 @@ PACKAGE_PID = "6f1e2a4c-8b0d-4c3e-9f57-0a1b2c3d4e5f"
 PACKAGE_GROUP = "11111111-2222-4333-8444-555555555555"
 MDM_GROUP = "66666666-7777-4888-9999-000000000000"
 OTHER_GROUP = "abababab-abab-4bab-abab-abababababab"
+STAFF_GROUP = "cdcdcdcd-cdcd-4dcd-8dcd-cdcdcdcdcdcd"
+WCD_APP_ID = "de0853a1-ab20-47bd-990b-71ad5077ac7b"
 
 FORBIDDEN = {
     "error": {
@@ -127,6 +129,10 @@ class FakeTenant:
     admin_groups: set[str] = field(default_factory=set)  # groups the signed-in admin is in
     users: dict[str, dict] = field(default_factory=dict)  # by UPN
     devices: dict[str, list[dict]] = field(default_factory=dict)  # by user id
+    user_groups: dict[str, set[str]] = field(default_factory=dict)  # by user id, transitive
+    domains: list[dict] = field(default_factory=list)
+    enrollment_configs: list[dict] = field(default_factory=list)  # Intune, beta
+    deleted: list[str] = field(default_factory=list)  # user ids DELETE removed, in order
     # Route names (see ROUTES) answering 403, and how many 429s a route gives first.
     forbidden: set[str] = field(default_factory=set)
     throttle: dict[str, int] = field(default_factory=dict)
@@ -166,6 +172,44 @@ def ready_tenant() -> FakeTenant:
             "displayName": "Other app",
             "accountEnabled": True,
         },
+        {
+            "id": str(uuid.uuid4()),
+            "appId": WCD_APP_ID,
+            "displayName": "Windows Configuration Designer (WCD)",
+            "accountEnabled": True,
+        },
+    ]
+    tenant.domains = [
+        {"id": tenant.domain, "authenticationType": "Managed", "isDefault": True},
+        {"id": "contoso.onmicrosoft.example", "authenticationType": "Managed", "isInitial": True},
+    ]
+    tenant.enrollment_configs = [
+        {
+            "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+            "id": "x_DefaultLimit",
+            "priority": 0,
+            "limit": 15,
+        },
+        {
+            "@odata.type": "#microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration",
+            "id": "5b0e1dba-4523-455e-9fdd-e36c833b57bf_DefaultPlatformRestrictions",
+            "displayName": "All users and all devices",
+            "priority": 0,
+            "windowsRestriction": {
+                "platformBlocked": False,
+                "personalDeviceEnrollmentBlocked": False,
+                "osMinimumVersion": None,
+                "osMaximumVersion": None,
+            },
+            "iosRestriction": {"platformBlocked": True, "personalDeviceEnrollmentBlocked": True},
+        },
+        {
+            "@odata.type": "#microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration",
+            "id": "ffff_PlatformRestrictions",
+            "displayName": "Block Windows for guests",
+            "priority": 1,
+            "windowsRestriction": {"platformBlocked": True},
+        },
     ]
     tenant.groups = {
         PACKAGE_GROUP: {
@@ -175,6 +219,7 @@ def ready_tenant() -> FakeTenant:
             "membershipRule": '(user.userPrincipalName -startsWith "package_")',
         },
         MDM_GROUP: {"id": MDM_GROUP, "displayName": "MDM users", "groupTypes": []},
+        OTHER_GROUP: {"id": OTHER_GROUP, "displayName": "Helpdesk", "groupTypes": []},
     }
     tenant.ca_policies = [
         _mfa_policy("Require MFA for all users", exclude_groups=[PACKAGE_GROUP]),
@@ -200,7 +245,12 @@ def ready_tenant() -> FakeTenant:
         }
     }
     tenant.devices = {package_id: [fake_device("PC-0001", 3), fake_device("PC-0002", 1)]}
+    tenant.user_groups = {package_id: {PACKAGE_GROUP, MDM_GROUP}}
     return tenant
+
+
+def package_user_id(tenant: FakeTenant) -> str:
+    return tenant.users[tenant.package_upn]["id"]
 
 
 # --- tenants that miss one condition each: (change, check name, expected status) -----------
@@ -217,11 +267,33 @@ def _join_nobody(t: FakeTenant) -> None:
 
 
 def _join_selected_elsewhere(t: FakeTenant) -> None:
+    """Package users may join (their dynamic group is selected); the signed-in admin may not."""
     t.device_policy["azureADJoin"]["allowedToJoin"] = {
         "@odata.type": "#microsoft.graph.enumeratedDeviceRegistrationMembership",
         "users": [str(uuid.uuid4())],
+        "groups": [OTHER_GROUP, PACKAGE_GROUP],
+    }
+
+
+def _join_selected_without_package_users(t: FakeTenant) -> None:
+    """The admin may join; no selected group catches package_* users."""
+    t.device_policy["azureADJoin"]["allowedToJoin"] = {
+        "@odata.type": "#microsoft.graph.enumeratedDeviceRegistrationMembership",
+        "users": [admin_id(f"admin@{t.domain}")],
         "groups": [OTHER_GROUP],
     }
+
+
+def _platform_blocked(t: FakeTenant) -> None:
+    t.enrollment_configs[1]["windowsRestriction"]["platformBlocked"] = True
+
+
+def _federated(t: FakeTenant) -> None:
+    t.domains[0]["authenticationType"] = "Federated"
+
+
+def _no_wcd_app(t: FakeTenant) -> None:
+    t.service_principals = [sp for sp in t.service_principals if sp["appId"] != WCD_APP_ID]
 
 
 def _low_quota(t: FakeTenant) -> None:
@@ -257,13 +329,82 @@ MISSING = {
     "mfa-catches-package-users": (_mfa_catches_package_users, "Conditional Access and MFA", "warn"),
     "mdm-scope-none": (_mdm_scope_none, "MDM user scope", "fail"),
     "mdm-scope-elsewhere": (_mdm_scope_elsewhere, "MDM user scope", "fail"),
+    "platform-blocked": (_platform_blocked, "Windows enrollment restriction", "fail"),
+    "join-selected-without-package-users": (
+        _join_selected_without_package_users,
+        "Package users may join devices",
+        "fail",
+    ),
+    "federated-account": (_federated, "Cloud-only sign-in account", "fail"),
+    "wcd-app-not-consented": (_no_wcd_app, "Windows Configuration Designer app", "warn"),
+}
+# Other checks a variant fails as well (nobody may join: package users neither).
+# ... and, when the project's package user is checked too (check --project, the app):
+ALSO_FOR_PACKAGE_USER = {
+    "mdm-scope-none": {"Package user in MDM user scope": "fail"},
+    "mfa-catches-package-users": {"Conditional Access on the package user": "fail"},
+}
+ALSO_MISSING = {
+    "join-nobody": {"Package users may join devices": "fail"},
+    # Outside its dynamic group, the package user is no longer excluded from MFA for all.
+    "package-user-may-not-join": {"Conditional Access on the package user": "fail"},
+}
+
+
+# --- after the token: the package user itself (check --project) ---------------------------
+
+
+def _package_user_deleted(t: FakeTenant) -> None:
+    t.users.clear()
+
+
+def _package_user_blocked_by_ca(t: FakeTenant) -> None:
+    policy = _mfa_policy("Block unmanaged staff", exclude_groups=[], actions=[])
+    policy["conditions"]["users"] = {"includeUsers": [], "includeGroups": [STAFF_GROUP]}
+    policy["conditions"]["applications"]["includeApplications"] = [
+        "d4ebce55-015a-49b5-a083-c84d1797ae8c"
+    ]
+    policy["grantControls"] = {"operator": "OR", "builtInControls": ["block"]}
+    t.ca_policies.append(policy)
+    t.user_groups[package_user_id(t)].add(STAFF_GROUP)
+
+
+def _package_user_outside_mdm_scope(t: FakeTenant) -> None:
+    t.user_groups[package_user_id(t)].discard(MDM_GROUP)
+
+
+def _package_user_not_in_join_group(t: FakeTenant) -> None:
+    """The dynamic package group is selected, but this user is not in it (yet)."""
+    _join_selected_elsewhere(t)
+    t.device_policy["azureADJoin"]["allowedToJoin"]["users"] = [admin_id(f"admin@{t.domain}")]
+    t.user_groups[package_user_id(t)].discard(PACKAGE_GROUP)
+
+
+PACKAGE_MISSING = {
+    "package-user-deleted": (_package_user_deleted, "Package user", "fail"),
+    "package-user-blocked-by-ca": (
+        _package_user_blocked_by_ca,
+        "Conditional Access on the package user",
+        "fail",
+    ),
+    "package-user-outside-mdm-scope": (
+        _package_user_outside_mdm_scope,
+        "Package user in MDM user scope",
+        "fail",
+    ),
+    "package-user-may-not-join": (
+        _package_user_not_in_join_group,
+        "Package users may join devices",
+        "fail",
+    ),
 }
 
 
 def missing(name: str) -> FakeTenant:
-    """The ready tenant with one condition missing (a key of ``MISSING``)."""
+    """The ready tenant with one condition missing (a key of ``MISSING`` or
+    ``PACKAGE_MISSING``)."""
     tenant = ready_tenant()
-    MISSING[name][0](tenant)
+    (MISSING | PACKAGE_MISSING)[name][0](tenant)
     return tenant
 
 
@@ -276,6 +417,9 @@ def reader_without_rights() -> FakeTenant:
         "conditionalAccess",
         "mdmPolicies",
         "checkMemberGroups",
+        "domains",
+        "enrollmentConfigurations",
+        "userMemberGroups",
     }
     return tenant
 
@@ -321,6 +465,20 @@ class FakeGraph:
                 self._ca_policies,
             ),
             ("groups", "GET", v1 + r"/groups/(?P<id>[^/]+)", self._group),
+            ("domains", "GET", v1 + r"/domains", self._domains),
+            (
+                "enrollmentConfigurations",
+                "GET",
+                beta + r"/deviceManagement/deviceEnrollmentConfigurations",
+                self._enrollment_configs,
+            ),
+            (
+                "userMemberGroups",
+                "POST",
+                v1 + r"/users/(?P<id>[^/]+)/checkMemberGroups",
+                self._user_member_groups,
+            ),
+            ("deleteUser", "DELETE", v1 + r"/users/(?P<upn>[^/]+)", self._delete_user),
             ("users", "GET", v1 + r"/users", self._users),
             ("user", "GET", v1 + r"/users/(?P<upn>[^/]+)", self._user),
             ("ownedDevices", "GET", v1 + r"/users/(?P<id>[^/]+)/ownedDevices", self._devices),
@@ -406,6 +564,32 @@ class FakeGraph:
                 {"error": {"code": "Request_BadRequest", "message": "At most 20 groups."}}, 400
             )
         return Reply.json({"value": [g for g in asked if g in self.tenant.admin_groups]})
+
+    def _user_member_groups(self, request: Request, args: dict) -> Reply:
+        asked = (request.json or {}).get("groupIds") or []
+        if len(asked) > 20:
+            return Reply.json(
+                {"error": {"code": "Request_BadRequest", "message": "At most 20 groups."}}, 400
+            )
+        if not any(u["id"] == args["id"] for u in self.tenant.users.values()):
+            return _not_found(args["id"])
+        mine = self.tenant.user_groups.get(args["id"], set())
+        return Reply.json({"value": [g for g in asked if g in mine]})
+
+    def _domains(self, request: Request, _: dict) -> Reply:
+        return self._page(request, self.tenant.domains)
+
+    def _enrollment_configs(self, request: Request, _: dict) -> Reply:
+        return self._page(request, self.tenant.enrollment_configs)
+
+    def _delete_user(self, request: Request, args: dict) -> Reply:
+        key = unquote(args["upn"]).lower()
+        for upn, user in list(self.tenant.users.items()):
+            if key in (upn.lower(), user["id"]):
+                del self.tenant.users[upn]
+                self.tenant.deleted.append(user["id"])
+                return Reply(204)
+        return _not_found(key)
 
     def _skus(self, request: Request, _: dict) -> Reply:
         return self._page(request, self.tenant.skus)

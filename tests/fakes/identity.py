@@ -425,7 +425,7 @@ def _handler_class(fake: FakeIdentityServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(reply.body)
 
-        do_GET = do_POST = _serve
+        do_GET = do_POST = do_DELETE = _serve
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # keep test output quiet

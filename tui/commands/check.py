@@ -43,7 +43,10 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--project", metavar="FILE", help="project file (its login host is used for sign-in)"
+        "--project",
+        metavar="FILE",
+        help="project file: its login host is used for sign-in, and its package user (once the "
+        "bulk token exists) is checked too",
     )
     add_graph_arguments(parser)
 
@@ -77,18 +80,19 @@ def run(args: argparse.Namespace) -> int:
     from tui.readiness import exit_status, render_checks, run_readiness
     from tui.signin import CancelToken
 
-    project_authority = None
+    project = None
     if args.project:
         from tui.projectfile import load_project
 
-        project_authority = load_project(args.project).entra.authority
-    config = sign_in_config(args, project_authority)
+        project = load_project(args.project)
+    config = sign_in_config(args, project.entra.authority if project else None)
     checks = run_readiness(
         config,
         graph_url=args.graph_url,
         on_event=print_progress,
         cancel=CancelToken(),
         deadline=time.monotonic() + args.timeout,
+        project=project,
     )
     if args.json:
         print(json.dumps({"checks": [c.to_json() for c in checks]}, indent=2))

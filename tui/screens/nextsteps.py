@@ -40,6 +40,7 @@ class NextStepsScreen(StepScreen):
         Binding("ctrl+n", "home", "Start screen"),
         Binding("escape", "back", "Back"),
         Binding("ctrl+l", "verify", "Verify enrollment"),
+        Binding("ctrl+r", "revoke", "Revoke token"),
     ]
 
     def compose_form(self) -> ComposeResult:
@@ -52,12 +53,27 @@ class NextStepsScreen(StepScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "verify":
             return self.project.join == JoinKind.ENTRA
+        if action == "revoke":  # a token whose package user is known and still alive
+            entra = self.project.entra
+            known = entra.package_user or entra.token_package_id
+            return self.project.join == JoinKind.ENTRA and bool(known) and not entra.revoked
         return True
 
     def action_verify(self) -> None:
         from tui.screens.tenant import EnrollmentScreen
 
         self.app.push_screen(EnrollmentScreen())
+
+    def action_revoke(self) -> None:
+        """Ask (naming the user and what stops working), then delete the package user."""
+        from tui.revoke import confirmation_text
+        from tui.screens.revoke import RevokeDialog, RevokeScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(RevokeScreen(), lambda _: self.refresh_bindings())
+
+        self.app.push_screen(RevokeDialog(confirmation_text(self.project) + " (y/n)"), answered)
 
     def action_home(self) -> None:
         self.app.save_now()  # type: ignore[attr-defined]

@@ -123,37 +123,44 @@ def token_text(report: EnrollmentReport) -> str:
 
 
 class CheckRow(Horizontal):
-    """One check: its state on the left; name, reason and fix on the right."""
+    """One check: its state on the left; name, reason and fix on the right.
+
+    The parts exist from the start, so a row mounted while the checks run (one this screen did
+    not list beforehand) takes its state before it is composed.
+    """
 
     def __init__(self, name: str) -> None:
         super().__init__(classes="-waiting")
         self.check_name = name
         self.check: Check | None = None
+        self._status_part = Static(WAITING, classes="check--status", markup=False)
+        self._reason_part = Static("", classes="check--reason", markup=False)
+        self._fix_part = Static("", classes="check--fix", markup=False)
 
     def compose(self) -> ComposeResult:
-        yield Static(WAITING, classes="check--status", markup=False)
+        yield self._status_part
         with Vertical(classes="check--text"):
             yield Static(self.check_name, classes="check--name", markup=False)
-            yield Static("", classes="check--reason", markup=False)
-            yield Static("", classes="check--fix", markup=False)
+            yield self._reason_part
+            yield self._fix_part
 
     @property
     def status_text(self) -> str:
-        return str(self.query_one(".check--status", Static).content)
+        return str(self._status_part.content)
 
     @property
     def reason_text(self) -> str:
-        return str(self.query_one(".check--reason", Static).content)
+        return str(self._reason_part.content)
 
     @property
     def fix_text(self) -> str:
-        return str(self.query_one(".check--fix", Static).content)
+        return str(self._fix_part.content)
 
     def _state(self, state: str, label: str) -> None:
         for old in ("-waiting", "-checking", *(f"-{s}" for s in Status)):
             self.remove_class(old)
         self.add_class(state)
-        self.query_one(".check--status", Static).update(label)
+        self._status_part.update(label)
 
     def waiting(self) -> None:
         self.check = None
@@ -170,10 +177,9 @@ class CheckRow(Horizontal):
         self._text(check.reason, fix)
 
     def _text(self, reason: str, fix: str) -> None:
-        self.query_one(".check--reason", Static).update(reason)
-        fix_widget = self.query_one(".check--fix", Static)
-        fix_widget.update(fix)
-        fix_widget.display = bool(fix)
+        self._reason_part.update(reason)
+        self._fix_part.update(fix)
+        self._fix_part.display = bool(fix)
 
 
 class GraphEvent(Message):
@@ -366,7 +372,13 @@ class TenantScreen(GraphScreen):
     ) -> list[Check]:
         from tui.readiness import run_readiness
 
-        return run_readiness(config, on_event=on_event, cancel=cancel, **self.graph_options())
+        return run_readiness(
+            config,
+            on_event=on_event,
+            cancel=cancel,
+            project=self.app.project,  # type: ignore[attr-defined]
+            **self.graph_options(),
+        )
 
     def show_result(self, result: list[Check]) -> None:
         for check in result:
