@@ -30,7 +30,8 @@ def identity(tmp_path, monkeypatch):
 
 def command(server, *args: str) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
-    env["REQUESTS_CA_BUNDLE"] = str(server.ca_bundle) if server else env["REQUESTS_CA_BUNDLE"]
+    if server:  # else whatever the environment has, or nothing (sudo resets it)
+        env["REQUESTS_CA_BUNDLE"] = str(server.ca_bundle)
     env["PYTHONPATH"] = str(REPO)
     env.pop("HTTPS_PROXY", None)
     env.pop("https_proxy", None)
