@@ -65,8 +65,9 @@ def main() -> None:
             )
             wall = time.perf_counter() - started
             result = json.loads(done.stdout)
+            outcome = "ok" if result["outcome"] == "ok" else "refused"
             print(
-                f"{name:30} {path.stat().st_size / 1e6:6.2f} MB  {'ok' if result['outcome'] == 'ok' else 'refused':8}"
+                f"{name:30} {path.stat().st_size / 1e6:6.2f} MB  {outcome:8}"
                 f" {wall:5.2f} s ({wall / SECONDS:.2f}x of {SECONDS:.0f} s)"
                 f"  peak {result['peak']:5.0f} MB ({result['peak'] / PEAK_MB:.2f}x of {PEAK_MB})"
             )
