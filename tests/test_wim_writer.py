@@ -25,7 +25,8 @@ from tui.wim import (
     filetime,
     write_wim,
 )
-from tui.xpress import compress_resource, decompress
+from tui.xpress import decompress
+from tui.xpress_encode import compress_resource
 
 # Every WIM a test here leaves behind is read by wimlib and 7-Zip too (conftest.py).
 pytestmark = pytest.mark.usefixtures("real_readers_check")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tui.errors import UserError
-from tui.xpress import compress_resource
+from tui.xpress_encode import compress_resource
 
 MAGIC = b"MSWIM\0\0\0"
 HEADER_SIZE = 208
