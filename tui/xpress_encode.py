@@ -1,26 +1,32 @@
-"""XPRESS Huffman compression of WIM resources (the decoder is tui/xpress.py)."""
+"""XPRESS Huffman compression of WIM resources (the decoder is tui/xpress.py).
+
+The parse is greedy with one step of lazy evaluation. A dict maps each 3-byte prefix to the
+last position where a match was tried; positions inside a match are not entered (so a later
+match can only start where an earlier item did), and a run of failed tries advances faster
+and faster, so incompressible data costs little. Most per-item work after the parse is done
+by map/zip over the item columns, and the bitstream is a string of '0'/'1' converted to
+16-bit words in one go, which is much faster in Python than packing bit by bit.
+"""
 
 from __future__ import annotations
 
+import heapq
 import sys
 from array import array
-from bisect import bisect_left
 from collections import Counter
 from functools import lru_cache
-from itertools import compress as compress_items
-from itertools import repeat
-from operator import and_, itemgetter, mul
+from itertools import accumulate, chain, repeat
+from itertools import compress as select
+from operator import le, lshift, mul, or_
 
 from tui.xpress import MAX_CHUNK, MAX_CODEWORD_LEN, NUM_SYMBOLS, TABLE_BYTES
-
-# The parse is greedy with one step of lazy evaluation; matches are found through a dict of
-# the last position of every 3-byte prefix. The bitstream is built as a string of '0'/'1'
-# and converted to words in one go, which is much faster in Python than packing bit by bit.
 
 END_OF_DATA = 256
 MIN_MATCH = 3
 WIM_CHUNK = 32768
 _FAR_MATCH3 = 1 << 9  # a 3-byte match further away than this costs more than 3 literals
+_KEY = 0xFFFFFF
+_SPEEDUP = 4  # after 2**_SPEEDUP failed tries in a row, step 2 bytes, then 3, ...
 
 
 def compress(chunk: bytes) -> bytes | None:
@@ -30,12 +36,51 @@ def compress(chunk: bytes) -> bytes | None:
         raise ValueError("the chunk size is out of range")
     if size <= TABLE_BYTES + 4:
         return None
-    items = _parse(bytes(chunk))
-    freqs = _frequencies(chunk, items)
+    data = bytes(chunk)
+    starts, ends, lengths, offsets = zip(*_parse(data), strict=True)
+    tables = _tables()
+    symbols = list(
+        map(or_, map(tables.symbol.__getitem__, offsets), map(tables.nibble.__getitem__, lengths))
+    )
+    freqs = [0] * NUM_SYMBOLS
+    literals = b"".join(map(data.__getitem__, map(slice, starts, ends)))
+    for symbol, count in chain(Counter(literals).items(), Counter(symbols).items()):
+        freqs[symbol] = count
     lens = _code_lengths(freqs)
-    if _packed_size(items, freqs, lens) >= size:
+    bits = sum(map(mul, freqs, lens)) + sum(map(tables.offset_bits.__getitem__, offsets))
+    extra_bytes = sum(map(tables.extra_bytes.__getitem__, lengths))
+    if TABLE_BYTES + 2 * _words_loaded(bits) + extra_bytes >= size:
         return None  # known without building the bitstream (random data, mostly)
-    return _bitstream(chunk, items, lens)
+    words = _codewords(lens)
+    text = data.decode("latin-1")
+    pieces = list(
+        chain.from_iterable(
+            zip(
+                map(str.translate, map(text.__getitem__, map(slice, starts, ends)), repeat(words)),
+                map(words.__getitem__, symbols),
+                map(tables.offset_str.__getitem__, offsets),
+                strict=True,
+            )
+        )
+    )
+    stream = _words(pieces)
+    table = bytes(map(or_, lens[0::2], map(lshift, lens[1::2], repeat(4))))
+    out = bytearray(table)
+    long_items = list(select(range(len(lengths)), map(le, repeat(18), lengths)))
+    if long_items:
+        consumed = list(accumulate(map(len, pieces)))
+        at = 0
+        for item in long_items:
+            # the length bytes follow the words loaded once the match symbol is read
+            upto = 2 * _words_loaded(consumed[3 * item + 1])
+            out += stream[at:upto]
+            extra = lengths[item] - MIN_MATCH
+            out += bytes((extra - 15,)) if extra < 270 else bytes((255, extra & 0xFF, extra >> 8))
+            at = upto
+        out += stream[at:]
+    else:
+        out += stream
+    return bytes(out)
 
 
 def compress_resource(data: bytes, chunk_size: int = WIM_CHUNK) -> bytes | None:
@@ -53,50 +98,53 @@ def compress_resource(data: bytes, chunk_size: int = WIM_CHUNK) -> bytes | None:
     return bytes(table + body)
 
 
-def _parse(data: bytes) -> list[tuple[int, int, int, int, int]]:
-    """(literal run start, run end, match length, offset, match symbol) items; the last has
-    length 0."""
+def _parse(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(literal run start, run end, match length, offset) items; the last has length and
+    offset 0 (its symbol is then END_OF_DATA)."""
     n = len(data)
     words = _windows(data)  # the 8 bytes at every position, as integers
     end = n - MIN_MATCH + 1
-    keys = list(map(and_, words[:end], repeat(0xFFFFFF)))
-    # prev[i] = 1 + the last position before i with the same 3 bytes, 0 if none; computed in
-    # C (each key is looked up, then its position stored) rather than in a Python loop.
-    last = dict.fromkeys(keys, 0)
-    lookups = map(last.__getitem__, keys)
-    stores = map(last.__setitem__, keys, range(1, end + 1))
-    prev = list(map(itemgetter(0), zip(lookups, stores, strict=True)))
-    prev.append(0)
-    hits = list(compress_items(range(end), prev))
-    high = _offset_symbols()
+    last: dict[int, int] = {}
+    get = last.get
     items = []
-    run = 0  # start of the pending literal run, and the first position not yet covered
-    k = 0
-    while k < len(hits):
-        i = hits[k]
-        k += 1
-        if i < run:
-            k = bisect_left(hits, run, k)
+    append = items.append
+    run = 0  # start of the pending literal run
+    i = 0
+    misses = 0
+    while i < end:
+        word = words[i]
+        key = word & _KEY
+        cand = get(key, -1)
+        last[key] = i
+        if cand < 0:
+            misses += 1
+            i += 1 + (misses >> _SPEEDUP)
             continue
-        cand = prev[i] - 1
-        diff = words[cand] ^ words[i]
-        length = ((diff & -diff).bit_length() - 1) >> 3 if diff else _extend(data, cand, i, n)
+        diff = words[cand] ^ word
+        length = ((diff & -diff).bit_length() - 1) >> 3 if diff else _extend(data, words, cand, i)
         if length > n - i:
             length = n - i
-        if length < 3 or (length == 3 and i - cand > _FAR_MATCH3):
+        if length == 3 and i - cand > _FAR_MATCH3:
+            misses += 1
+            i += 1 + (misses >> _SPEEDUP)
             continue
         # One step of lazy evaluation: the next byte's match wins if it is longer.
-        if length < 8 and prev[i + 1]:
-            cand2 = prev[i + 1] - 1
-            diff = words[cand2] ^ words[i + 1]
-            alt = ((diff & -diff).bit_length() - 1) >> 3 if diff else 8
-            if length < alt <= n - i - 1:
-                i += 1
-                cand, length = cand2, alt if alt < 8 else _extend(data, cand2, i, n)
-        offset = i - cand
-        items.append((run, i, length, offset, high[offset] | (length - 3 if length < 18 else 15)))
-        run = i + length
-    items.append((run, n, 0, 0, 0))
+        if length < 8 and i + 1 < end:
+            word = words[i + 1]
+            key = word & _KEY
+            cand2 = get(key, -1)
+            if cand2 >= 0:
+                diff = words[cand2] ^ word
+                alt = ((diff & -diff).bit_length() - 1) >> 3 if diff else 8
+                if length < alt <= n - i - 1:
+                    i += 1
+                    last[key] = i
+                    cand = cand2
+                    length = alt if alt < 8 else _extend(data, words, cand, i)
+        append((run, i, length, i - cand))
+        run = i = i + length
+        misses = 0
+    append((run, n, 0, 0))
     return items
 
 
@@ -115,11 +163,18 @@ def _windows(data: bytes) -> list[int]:
     return out
 
 
-def _extend(data: bytes, cand: int, at: int, n: int) -> int:
-    """Length of the common prefix of data[cand:] and data[at:], at most n - at."""
-    length = 0
-    step = 8
+def _extend(data: bytes, words: list[int], cand: int, at: int) -> int:
+    """Length of the common prefix of data[cand:] and data[at:] (whose first 8 bytes are
+    equal), up to the end of data: a few 8-byte words, then slices of doubling size."""
+    n = len(data)
+    length = 8
+    while length < 32 and at + length < n:
+        diff = words[cand + length] ^ words[at + length]
+        if diff:
+            return min(length + (((diff & -diff).bit_length() - 1) >> 3), n - at)
+        length += 8
     limit = n - at
+    step = 32
     while length < limit:
         m = min(step, limit - length)
         a = data[cand + length : cand + length + m]
@@ -132,21 +187,24 @@ def _extend(data: bytes, cand: int, at: int, n: int) -> int:
     return limit
 
 
+class _Tables:
+    """Per-offset and per-length lookups, so the item columns are processed by map()."""
+
+    def __init__(self) -> None:
+        offsets = range(1, MAX_CHUNK)
+        # offset 0 marks the last item: END_OF_DATA, no offset bits
+        self.symbol = [END_OF_DATA, *(256 | (o.bit_length() - 1) << 4 for o in offsets)]
+        self.offset_bits = [0, *(o.bit_length() - 1 for o in offsets)]
+        self.offset_str = ["", *(bin(o)[3:] for o in offsets)]  # the bits below the leading 1
+        lengths = range(MIN_MATCH, MAX_CHUNK + 1)
+        self.nibble = [0, 0, 0, *(min(length - MIN_MATCH, 15) for length in lengths)]
+        self.extra_bytes = [0] * 18 + [1] * 255
+        self.extra_bytes += [3] * (len(self.nibble) - len(self.extra_bytes))
+
+
 @lru_cache(maxsize=1)
-def _offset_symbols() -> list[int]:
-    """256 + (offset bits << 4) for every offset: the match symbol without its length nibble."""
-    return [0, *(256 | (offset.bit_length() - 1) << 4 for offset in range(1, MAX_CHUNK))]
-
-
-def _frequencies(data: bytes, items) -> list[int]:
-    freqs = [0] * NUM_SYMBOLS
-    for byte, count in Counter(b"".join(data[a:b] for a, b, *_ in items)).items():
-        freqs[byte] = count
-    for symbol, count in Counter(map(itemgetter(4), items)).items():
-        freqs[symbol] += count
-    freqs[0] -= 1  # the last item is no match
-    freqs[END_OF_DATA] += 1
-    return freqs
+def _tables() -> _Tables:
+    return _Tables()
 
 
 def _code_lengths(freqs: list[int]) -> list[int]:
@@ -159,22 +217,28 @@ def _code_lengths(freqs: list[int]) -> list[int]:
 
 
 def _huffman_lengths(freqs: list[int]) -> list[int]:
-    import heapq
-
-    heap = [(f, s, (s,)) for s, f in enumerate(freqs) if f]
+    """Depth of every symbol in a Huffman tree; ties go to the lower symbol, then to the
+    older subtree, so the result is deterministic."""
+    heap = [(f, s) for s, f in enumerate(freqs) if f]
     lens = [0] * len(freqs)
     if len(heap) == 1:
         lens[heap[0][1]] = 1
         return lens
     heapq.heapify(heap)
-    tie = len(freqs)
+    parent = {}
+    node = len(freqs)  # internal nodes are numbered from here, in the order they are made
     while len(heap) > 1:
-        f1, _, a = heapq.heappop(heap)
-        f2, _, b = heapq.heappop(heap)
-        for s in a + b:
-            lens[s] += 1
-        heapq.heappush(heap, (f1 + f2, tie, a + b))
-        tie += 1
+        f1, a = heapq.heappop(heap)
+        f2, b = heapq.heappop(heap)
+        parent[a] = parent[b] = node
+        heapq.heappush(heap, (f1 + f2, node))
+        node += 1
+    depth = {node - 1: 0}
+    for inner in range(node - 2, len(freqs) - 1, -1):
+        depth[inner] = depth[parent[inner]] + 1
+    for symbol in range(len(freqs)):
+        if freqs[symbol]:
+            lens[symbol] = depth[parent[symbol]] + 1
     return lens
 
 
@@ -190,61 +254,15 @@ def _codewords(lens: list[int]) -> list[str]:
     return words
 
 
-def _packed_size(items, freqs: list[int], lens: list[int]) -> int:
-    """The exact length _bitstream will produce."""
-    bits = sum(map(mul, freqs, lens))
-    extra_bytes = 0
-    for _, _, length, offset, _ in items:
-        if length:
-            bits += offset.bit_length() - 1
-            if length >= 18:
-                extra_bytes += 1 if length - 18 < 255 else 3
-    return TABLE_BYTES + 2 * _words_loaded(bits) + extra_bytes
-
-
-def _bitstream(data: bytes, items, lens: list[int]) -> bytes:
-    """The 256-byte length table, then the bitstream with match-length bytes interleaved
-    exactly where the decoder reads them."""
-    words = _codewords(lens)
-    codeword = words.__getitem__
-    segments: list[str] = []
-    pieces: list[str] = []
-    consumed = 0
-    inserts: list[tuple[int, bytes]] = []  # (bits consumed when read, length bytes)
-    for a, b, length, offset, symbol in items:
-        if a < b:
-            pieces.append("".join(map(codeword, data[a:b])))
-        if not length:
-            continue
-        pieces.append(words[symbol])
-        extra = length - MIN_MATCH
-        if extra >= 15:
-            segment = "".join(pieces)
-            pieces = []
-            segments.append(segment)
-            consumed += len(segment)
-            if extra - 15 < 255:
-                inserts.append((consumed, bytes((extra - 15,))))
-            else:
-                inserts.append((consumed, bytes((255, extra & 0xFF, extra >> 8))))
-        pieces.append(bin(offset)[3:])  # the bits below the implicit leading 1
-    pieces.append(words[END_OF_DATA])
-    bits = "".join(segments) + "".join(pieces)
+def _words(pieces: list[str]) -> bytearray:
+    """The bit string as the 16-bit little-endian words the decoder loads."""
+    bits = "".join(pieces)
     nwords = _words_loaded(len(bits))
     be = int(bits.ljust(nwords * 16, "0"), 2).to_bytes(nwords * 2, "big")
     stream = bytearray(len(be))
     stream[0::2] = be[1::2]
     stream[1::2] = be[0::2]
-    table = bytes(lens[i] | lens[i + 1] << 4 for i in range(0, NUM_SYMBOLS, 2))
-    out = bytearray(table)
-    at = 0
-    for consumed, extra_bytes in inserts:
-        upto = 2 * _words_loaded(consumed)
-        out += stream[at:upto]
-        out += extra_bytes
-        at = upto
-    out += stream[at:]
-    return bytes(out)
+    return stream
 
 
 def _words_loaded(consumed: int) -> int:
