@@ -1,11 +1,12 @@
 """XPRESS Huffman compression of WIM resources (the decoder is tui/xpress.py).
 
-The parse is greedy with one step of lazy evaluation. A dict maps each 3-byte prefix to the
-last position where a match was tried; positions inside a match are not entered (so a later
-match can only start where an earlier item did), and a run of failed tries advances faster
-and faster, so incompressible data costs little. Most per-item work after the parse is done
-by map/zip over the item columns, and the bitstream is a string of '0'/'1' converted to
-16-bit words in one go, which is much faster in Python than packing bit by bit.
+The parse is greedy with one step of lazy evaluation. A dict maps each 4-byte prefix to the
+last position where a match was tried. With 3-byte keys the output was larger (a 3-byte match
+saves little, and its source displaces a better one in the dict) and slower. Positions inside
+a match are not entered, so a later match can only start where an earlier item did; a run of
+failed tries advances faster and faster, so incompressible data costs little. After the parse,
+the per-item work is map/zip over the item columns, and the bitstream is a string of '0'/'1'
+converted to 16-bit words in one go (much faster in Python than packing bit by bit).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from tui.xpress import MAX_CHUNK, MAX_CODEWORD_LEN, NUM_SYMBOLS, TABLE_BYTES
 END_OF_DATA = 256
 MIN_MATCH = 3
 WIM_CHUNK = 32768
-_FAR_MATCH3 = 1 << 9  # a 3-byte match further away than this costs more than 3 literals
-_KEY = 0xFFFFFF
+_KEY_BYTES = 4
+_KEY = (1 << 8 * _KEY_BYTES) - 1
 _SPEEDUP = 4  # after 2**_SPEEDUP failed tries in a row, step 2 bytes, then 3, ...
 
 
@@ -103,7 +104,7 @@ def _parse(data: bytes) -> list[tuple[int, int, int, int]]:
     offset 0 (its symbol is then END_OF_DATA)."""
     n = len(data)
     words = _windows(data)  # the 8 bytes at every position, as integers
-    end = n - MIN_MATCH + 1
+    end = n - _KEY_BYTES + 1
     last: dict[int, int] = {}
     get = last.get
     items = []
@@ -124,10 +125,6 @@ def _parse(data: bytes) -> list[tuple[int, int, int, int]]:
         length = ((diff & -diff).bit_length() - 1) >> 3 if diff else _extend(data, words, cand, i)
         if length > n - i:
             length = n - i
-        if length == 3 and i - cand > _FAR_MATCH3:
-            misses += 1
-            i += 1 + (misses >> _SPEEDUP)
-            continue
         # One step of lazy evaluation: the next byte's match wins if it is longer.
         if length < 8 and i + 1 < end:
             word = words[i + 1]
