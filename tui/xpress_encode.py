@@ -27,6 +27,8 @@ MIN_MATCH = 3
 WIM_CHUNK = 32768
 _KEY_BYTES = 4
 _KEY = (1 << 8 * _KEY_BYTES) - 1
+# equal low bytes of two 8-byte words, by the bit length of the lowest set bit of their XOR
+_SAME_BYTES = (8, *((b - 1) >> 3 for b in range(1, 65)))
 _SPEEDUP = 4  # after 2**_SPEEDUP failed tries in a row, step 2 bytes, then 3, ...
 
 
@@ -105,6 +107,7 @@ def _parse(data: bytes) -> list[tuple[int, int, int, int]]:
     n = len(data)
     words = _windows(data)  # the 8 bytes at every position, as integers
     end = n - _KEY_BYTES + 1
+    mask, speedup, extend, same = _KEY, _SPEEDUP, _extend, _SAME_BYTES
     last: dict[int, int] = {}
     get = last.get
     items = []
@@ -114,30 +117,32 @@ def _parse(data: bytes) -> list[tuple[int, int, int, int]]:
     misses = 0
     while i < end:
         word = words[i]
-        key = word & _KEY
-        cand = get(key, -1)
+        key = word & mask
+        cand = get(key)
         last[key] = i
-        if cand < 0:
+        if cand is None:
             misses += 1
-            i += 1 + (misses >> _SPEEDUP)
+            i += 1 + (misses >> speedup)
             continue
         diff = words[cand] ^ word
-        length = ((diff & -diff).bit_length() - 1) >> 3 if diff else _extend(data, words, cand, i)
-        if length > n - i:
+        length = same[(diff & -diff).bit_length()]
+        if length == 8:
+            length = extend(data, words, cand, i)
+        elif length > n - i:
             length = n - i
         # One step of lazy evaluation: the next byte's match wins if it is longer.
-        if length < 8 and i + 1 < end:
+        elif i + 1 < end:
             word = words[i + 1]
-            key = word & _KEY
-            cand2 = get(key, -1)
-            if cand2 >= 0:
+            key = word & mask
+            cand2 = get(key)
+            if cand2 is not None:
                 diff = words[cand2] ^ word
-                alt = ((diff & -diff).bit_length() - 1) >> 3 if diff else 8
+                alt = same[(diff & -diff).bit_length()]
                 if length < alt <= n - i - 1:
                     i += 1
                     last[key] = i
                     cand = cand2
-                    length = alt if alt < 8 else _extend(data, words, cand, i)
+                    length = alt if alt < 8 else extend(data, words, cand, i)
         append((run, i, length, i - cand))
         run = i = i + length
         misses = 0
