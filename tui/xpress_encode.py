@@ -150,22 +150,21 @@ def _parse(data: bytes) -> list[tuple[int, int, int, int]]:
     return items
 
 
-def _windows(data: bytes) -> list[int]:
+def _windows(data: bytes) -> array:
     """The 8 bytes starting at every position (zero past the end), as little-endian integers,
-    built in C eight positions at a time."""
+    built in C eight positions at a time; an array, so only the words read become objects."""
     n = len(data)
     padded = bytes(data) + bytes(16)
-    out = [0] * n
+    out = array("Q", bytes(8 * n))
     for k in range(8):
         count = len(range(k, n, 8))
-        words = array("Q", padded[k : k + count * 8])
-        if sys.byteorder == "big":
-            words.byteswap()
-        out[k::8] = words
+        out[k::8] = array("Q", padded[k : k + count * 8])
+    if sys.byteorder == "big":
+        out.byteswap()
     return out
 
 
-def _extend(data: bytes, words: list[int], cand: int, at: int) -> int:
+def _extend(data: bytes, words: array, cand: int, at: int) -> int:
     """Length of the common prefix of data[cand:] and data[at:] (whose first 8 bytes are
     equal), up to the end of data: a few 8-byte words, then slices of doubling size."""
     n = len(data)
