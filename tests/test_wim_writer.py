@@ -16,15 +16,8 @@ import pytest
 from lxml import etree
 
 from tui.errors import UserError
-from tui.wim import (
-    BLOB_ENTRY,
-    HEADER,
-    RES_COMPRESSED,
-    ImageInfo,
-    Resource,
-    filetime,
-    write_wim,
-)
+from tui.wim import ImageInfo, write_wim
+from tui.wimformat import BLOB_ENTRY, HEADER, RES_COMPRESSED, Resource, filetime
 from tui.xpress import decompress
 from tui.xpress_encode import compress_resource
 

@@ -21,7 +21,7 @@ from tui.errors import UserError
 from tui.model import OwnerType
 from tui.package import CUSTOMIZATIONS, MASTER_DATASTORE, PROV
 from tui.settings import MASK, Setting, mask
-from tui.wim import MAGIC as WIM_MAGIC
+from tui.wimformat import MAGIC as WIM_MAGIC
 
 PC_NS = "{urn:schemas-Microsoft-com:Windows-ICD-Package-Config.v1.0}"
 MAX_XML = 64 << 20  # no provisioning document comes near this; a larger one is hostile

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tui.errors import UserError
-from tui.wim import (
+from tui.wimformat import (
     ATTR_DIRECTORY,
     ATTR_REPARSE_POINT,
     BLOB_ENTRY,
