@@ -20,7 +20,7 @@ from conftest import SAMPLES
 from test_wim_writer import blob_table, build, payload, resource_bytes, run
 
 from tui.errors import UserError
-from tui.wim import BLOB_ENTRY, HEADER, RES_METADATA, RESHDR, Resource
+from tui.wimformat import BLOB_ENTRY, HEADER, RES_METADATA, RESHDR, Resource
 from tui.wimreader import WimReader
 
 HANG_GUARD_SECONDS = 20  # a hang detector only; a case normally takes milliseconds

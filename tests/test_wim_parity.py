@@ -20,16 +20,8 @@ from conftest import REPO, SAMPLES
 from lxml import etree
 
 from tui.package import ROOT_ORDER
-from tui.wim import (
-    BLOB_ENTRY,
-    DENTRY,
-    HEADER,
-    RES_COMPRESSED,
-    RES_METADATA,
-    ImageInfo,
-    Resource,
-    write_wim,
-)
+from tui.wim import ImageInfo, write_wim
+from tui.wimformat import BLOB_ENTRY, DENTRY, HEADER, RES_COMPRESSED, RES_METADATA, Resource
 from tui.wimreader import WimReader
 
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.glob("*.ppkg"))

@@ -16,16 +16,10 @@ import pytest
 from lxml import etree
 
 from tui.errors import UserError
-from tui.wim import (
-    BLOB_ENTRY,
-    HEADER,
-    RES_COMPRESSED,
-    ImageInfo,
-    Resource,
-    filetime,
-    write_wim,
-)
-from tui.xpress import compress_resource, decompress
+from tui.wim import ImageInfo, write_wim
+from tui.wimformat import BLOB_ENTRY, HEADER, RES_COMPRESSED, Resource, filetime
+from tui.xpress import decompress
+from tui.xpress_encode import compress_resource
 
 # Every WIM a test here leaves behind is read by wimlib and 7-Zip too (conftest.py).
 pytestmark = pytest.mark.usefixtures("real_readers_check")

@@ -11,14 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tui.wim import ImageInfo, write_wim
-from tui.xpress import (
-    MAX_CODEWORD_LEN,
-    WIM_CHUNK,
-    _code_lengths,
-    compress,
-    compress_resource,
-    decompress,
-)
+from tui.xpress import MAX_CODEWORD_LEN, decompress
+from tui.xpress_encode import WIM_CHUNK, _code_lengths, compress, compress_resource
 
 pytestmark = pytest.mark.usefixtures("real_readers_check")
 RNG_SEED = 20250304

@@ -21,7 +21,7 @@ from tui.model import OwnerType
 from tui.package import CUSTOMIZATIONS, MASTER_DATASTORE, PROV
 from tui.safefile import read_regular
 from tui.settings import MASK, Setting, mask
-from tui.wim import MAGIC as WIM_MAGIC
+from tui.wimformat import MAGIC as WIM_MAGIC
 
 PC_NS = "{urn:schemas-Microsoft-com:Windows-ICD-Package-Config.v1.0}"
 # Budgets no real package approaches (WCD writes a handful of documents of a few KB); each

@@ -32,7 +32,7 @@ from typing import Literal
 from tui import drives
 from tui.errors import UserError
 from tui.safefile import lock, open_regular, remove_stale_temps
-from tui.wim import MAGIC as WIM_MAGIC
+from tui.wimformat import MAGIC as WIM_MAGIC
 
 CHUNK = 4 * 1024 * 1024
 FAT_MAX_FILE = 4 * 1024**3 - 1

@@ -1,4 +1,4 @@
-"""The WIM container of a provisioning package: on-disk structures and the writer.
+"""The WIM container of a provisioning package: the writer (structures: tui/wimformat.py).
 
 One image of regular files and folders laid out as ICD lays them out, identical contents
 stored once, deterministic bytes for the same input and timestamp. The metadata and every blob
@@ -9,60 +9,33 @@ with their size.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
-import struct
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from tui.errors import UserError
-from tui.xpress import compress_resource
+from tui.wimcopy import copy_hashed, file_size, read_small
+from tui.wimformat import (
+    ATTR_ARCHIVE,
+    ATTR_DIRECTORY,
+    BLOB_ENTRY,
+    DENTRY,
+    HEADER_SIZE,
+    NO_SECURITY,
+    RES_COMPRESSED,
+    RES_METADATA,
+    SECURITY_EMPTY,
+    ZERO_HASH,
+    Resource,
+    filetime,
+    header,
+)
+from tui.xpress_encode import compress_resource
 
-MAGIC = b"MSWIM\0\0\0"
-HEADER_SIZE = 208
-VERSION = 0x00010D00
-CHUNK_SIZE = 32768
-
-# Header flags.
-HDR_COMPRESSION = 0x00000002
-HDR_SPANNED = 0x00000008
-HDR_RP_FIX = 0x00000080
-HDR_XPRESS = 0x00020000
-HDR_LZX = 0x00040000
-HDR_LZMS = 0x00080000
-HDR_XPRESS_2 = 0x00200000
-# What ICD writes; every resource says for itself whether it is compressed.
-WRITE_FLAGS = HDR_COMPRESSION | HDR_RP_FIX | HDR_XPRESS
-
-# Resource header flags.
-RES_METADATA = 0x02
-RES_COMPRESSED = 0x04
-RES_SPANNED = 0x08
-RES_SOLID = 0x10
-
-ATTR_DIRECTORY = 0x10
-ATTR_ARCHIVE = 0x20
-ATTR_REPARSE_POINT = 0x400
-
-NO_SECURITY = -1
-ZERO_HASH = bytes(20)
-
-# header: magic, size, version, flags, chunk size, guid, part, parts, images,
-# blob table, xml, boot metadata (resource headers), boot index, integrity table, unused
-HEADER = struct.Struct("<8sIIII16sHHI24s24s24sI24s60x")
-RESHDR = struct.Struct("<QQQ")  # size in wim (56 bits) | flags << 56, offset, original size
-BLOB_ENTRY = struct.Struct("<24sHI20s")  # resource header, part number, reference count, SHA-1
-DENTRY = struct.Struct("<QIiQQQQQQ20sIQHHH")  # fixed part of a directory entry: 102 bytes
-SECURITY_EMPTY = struct.pack("<II", 8, 0)  # total length 8, no descriptors
-
-FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
-COPY_BUFFER = 1 << 20
 # Blobs up to this size are compressed (about a second each at worst in pure Python); larger
 # payloads, in practice installers that are compressed already, are copied raw.
 COMPRESS_LIMIT = 1 << 20
@@ -97,39 +70,6 @@ class ImageInfo:
     reset_clear: bool = False
     package_id: str = ""
     timestamp: datetime = field(kw_only=True)
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A resource header: where a resource lies in the file and how it is stored."""
-
-    size: int  # bytes in the file
-    flags: int
-    offset: int
-    original_size: int  # bytes once decompressed
-
-    def pack(self) -> bytes:
-        return RESHDR.pack(self.size | self.flags << 56, self.offset, self.original_size)
-
-    @classmethod
-    def unpack(cls, data: bytes, offset: int = 0) -> Resource:
-        size_flags, off, orig = RESHDR.unpack_from(data, offset)
-        return cls(size_flags & ((1 << 56) - 1), size_flags >> 56, off, orig)
-
-
-NO_RESOURCE = Resource(0, 0, 0, 0)
-
-
-def filetime(moment: datetime) -> int:
-    """100-nanosecond intervals since 1601-01-01 UTC; a naive datetime counts as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - FILETIME_EPOCH
-    return (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
-
-
-def from_filetime(value: int) -> datetime:
-    return FILETIME_EPOCH + timedelta(microseconds=value // 10)
 
 
 # --- the tree ----------------------------------------------------------------------------------
@@ -340,25 +280,6 @@ def image_xml(
     return b"\xff\xfe" + xml.encode("utf-16-le")
 
 
-def header(*, guid: bytes, blob_table: Resource, xml: Resource, flags: int = WRITE_FLAGS) -> bytes:
-    return HEADER.pack(
-        MAGIC,
-        HEADER_SIZE,
-        VERSION,
-        flags,
-        CHUNK_SIZE,
-        guid,
-        1,
-        1,
-        1,
-        blob_table.pack(),
-        xml.pack(),
-        NO_RESOURCE.pack(),
-        0,
-        NO_RESOURCE.pack(),
-    )
-
-
 # --- writing -----------------------------------------------------------------------------------
 
 
@@ -386,9 +307,9 @@ class WimWriter:
         """Store contents (once for identical contents) and return what identifies them."""
         if not isinstance(source, bytes):
             path = Path(source)
-            if _size(path) > COMPRESS_LIMIT:
+            if file_size(path) > COMPRESS_LIMIT:
                 return self._store_streamed(path, sha256)
-            source = _read_small(path, self._advance)
+            source = read_small(path, COMPRESS_LIMIT, self._advance)
         else:
             self._done += len(source)
         size = len(source)
@@ -412,7 +333,7 @@ class WimWriter:
     def _store_streamed(self, path: Path, sha256: bool) -> Blob:
         out = self._out
         start = out.tell()
-        sha1, size, wide = _copy_hashed(out, path, sha256, self._advance)
+        sha1, size, wide = copy_hashed(out, path, sha256, self._advance)
         if not size:
             sha1 = ZERO_HASH
         elif sha1 in self._stored:
@@ -508,142 +429,7 @@ def write_wim(
 def _source_size(source: Source) -> int:
     if isinstance(source, Blob):
         return 0
-    return len(source) if isinstance(source, bytes) else _size(source)
-
-
-# --- streaming a payload file ------------------------------------------------------------------
-# The data goes file to file inside the kernel (copy_file_range) while other threads hash it
-# from the page cache: a plain Python read/write loop costs more than twice a kernel copy.
-
-
-def _copy_hashed(
-    out: BinaryIO, path: Path, want_sha256: bool, advance: Callable[[int], None]
-) -> tuple[bytes, int, bytes | None]:
-    """Stream a file into out; its SHA-1 (and SHA-256 if asked), and its size."""
-    try:
-        src = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
-        before = os.fstat(src.fileno())
-    except OSError as e:
-        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
-    hashers = [hashlib.sha1()] + ([hashlib.sha256()] if want_sha256 else [])
-    stop = threading.Event()
-    with src, ThreadPoolExecutor(len(hashers)) as pool:
-        hashed = [pool.submit(_hash_file, path, h, before.st_size, stop) for h in hashers]
-        try:
-            copied = _copy_data(src, out, before.st_size, advance)
-        except BaseException:
-            stop.set()
-            raise
-        sizes = [f.result() for f in hashed]
-    try:
-        after = os.stat(path)
-    except OSError as e:
-        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
-    same = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-    if not same or any(n != copied for n in sizes):
-        raise UserError(f"The file '{path}' changed while the package was being built.")
-    sha256 = hashers[1].digest() if want_sha256 else None
-    return hashers[0].digest(), copied, sha256
-
-
-def _read_small(path: Path, advance: Callable[[int], None]) -> bytes:
-    """A payload of at most COMPRESS_LIMIT bytes, whole; refused if it changes meanwhile."""
-    try:
-        with open(path, "rb", buffering=0) as src:
-            before = os.fstat(src.fileno())
-            data = src.read(COMPRESS_LIMIT + 1)
-        advance(len(data))
-        after = os.stat(path)
-    except OSError as e:
-        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
-    same = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-    if not same or len(data) != before.st_size:
-        raise UserError(f"The file '{path}' changed while the package was being built.")
-    return data
-
-
-def _hash_file(path: Path, digest, limit: int, stop: threading.Event) -> int:
-    buffer = bytearray(HASH_BUFFER)
-    view = memoryview(buffer)
-    size = 0
-    try:
-        with open(path, "rb", buffering=0) as f:
-            while size < limit and not stop.is_set() and (n := f.readinto(buffer)):
-                n = min(n, limit - size)
-                digest.update(view[:n])  # hashlib lets go of the GIL for large updates
-                size += n
-    except OSError as e:
-        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
-    return size
-
-
-def _copy_data(src, out: BinaryIO, limit: int, advance: Callable[[int], None]) -> int:
-    """Append src's first limit bytes to out; in the kernel where possible. Returns bytes copied.
-
-    Never more than limit: a file that grows while it is copied must not make this endless.
-    """
-    out.flush()
-    start = out.tell()
-    copied = 0
-    try:
-        out_fd = out.fileno()
-    except (OSError, ValueError):  # not a real file (e.g. io.BytesIO)
-        out_fd = None
-    if out_fd is not None and hasattr(os, "copy_file_range"):
-        try:
-            while copied < limit and (
-                n := os.copy_file_range(
-                    src.fileno(),
-                    out_fd,
-                    min(COPY_RANGE, limit - copied),
-                    offset_src=copied,
-                    offset_dst=start + copied,
-                )
-            ):
-                copied += n
-                advance(n)
-            out.seek(start + copied)
-            return copied
-        except OSError as e:
-            if e.errno not in _NO_KERNEL_COPY:
-                raise _read_or_write_error(src, e, copied) from e
-    out.seek(start + copied)
-    src.seek(copied)
-    buffer = bytearray(COPY_BUFFER)
-    view = memoryview(buffer)
-    while copied < limit:
-        try:
-            n = src.readinto(view[: min(COPY_BUFFER, limit - copied)])
-        except OSError as e:
-            raise UserError(f"Cannot read '{src.name}': {e.strerror or e}.") from e
-        if not n:
-            break
-        out.write(view[:n])  # write errors propagate as OSError for the caller to report
-        copied += n
-        advance(n)
-    return copied
-
-
-COPY_RANGE = 8 << 20
-HASH_BUFFER = 256 << 10
-# copy_file_range cannot do this pair of files: fall back to reading and writing.
-_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ETXTBSY}
-
-
-def _read_or_write_error(src, e: OSError, copied: int) -> Exception:
-    """copy_file_range does not say which side failed: find out by reading the source."""
-    try:
-        os.pread(src.fileno(), 1, copied)
-    except OSError as read_error:
-        return UserError(f"Cannot read '{src.name}': {read_error.strerror or read_error}.")
-    return e  # a write error (disk full, ...): OSError, reported by the caller
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError as e:
-        raise UserError(f"Cannot read '{path}': {e.strerror or e}.") from e
+    return len(source) if isinstance(source, bytes) else file_size(source)
 
 
 def _derived_guid(*parts: bytes) -> bytes:

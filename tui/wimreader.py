@@ -20,7 +20,7 @@ from typing import BinaryIO
 from tui import safexml
 from tui.errors import UserError
 from tui.safefile import open_regular
-from tui.wim import (
+from tui.wimformat import (
     ATTR_DIRECTORY,
     ATTR_REPARSE_POINT,
     BLOB_ENTRY,

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tui.xpress import compress_resource  # noqa: E402
+from tui.xpress_encode import compress_resource  # noqa: E402
 
 
 def make_tree(base: Path) -> None:

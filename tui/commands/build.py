@@ -80,7 +80,7 @@ def _timestamp(text: str | None):
     from datetime import UTC, datetime
 
     from tui.errors import UserError
-    from tui.wim import FILETIME_EPOCH
+    from tui.wimformat import FILETIME_EPOCH
 
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)
