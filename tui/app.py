@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,12 @@ class BuildProgress(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, BuildProgress)
+
+
+class AutosaveFailed(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
 class StepCommands(Provider):
@@ -141,6 +148,8 @@ class BulkEnrollApp(App[None]):
         self.sign_in_method = "device_code"
         self._browser_sign_in: bool | None = None
         self._dirty = False
+        self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._pending_save: Future[None] | None = None
         self._open_path = open_path
 
     def get_default_screen(self) -> Screen:
@@ -265,6 +274,7 @@ class BulkEnrollApp(App[None]):
             return None
         from tui.projectfile import save_project
 
+        self._wait_for_autosave()
         path = self.project_file()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -277,14 +287,47 @@ class BulkEnrollApp(App[None]):
         return path
 
     def _autosave(self) -> None:
-        if self._dirty:
-            self.save_now()
+        """Save in the background: the text is taken here, the write and its fsyncs happen
+        on one saving thread, in order."""
+        if not self._dirty or self.project is None:
+            return
+        from tui.projectfile import encode_project
+
+        path = self.project_file()
+        try:
+            data = encode_project(self.project, path)
+        except UserError as exc:
+            self.notify(f"Autosave to {path} failed: {exc.message}", severity="error")
+            return
+        self._dirty = False
+        self._pending_save = self._saver.submit(self._write_saved, path, data)
+
+    def _write_saved(self, path: Path, data: bytes) -> None:
+        from tui.projectfile import write_project_bytes
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_project_bytes(path, data)
+        except (OSError, UserError) as exc:
+            message = exc.message if isinstance(exc, UserError) else f"{path}: {exc.strerror}"
+            self.post_message(AutosaveFailed(message))
+
+    def on_autosave_failed(self, message: AutosaveFailed) -> None:
+        self._dirty = True
+        self.notify(f"Autosave failed: {message.text}", severity="error")
+
+    def _wait_for_autosave(self) -> None:
+        if self._pending_save is not None:
+            self._pending_save.result()
+            self._pending_save = None
 
     async def action_quit(self) -> None:
         self._autosave()
+        self._wait_for_autosave()
         self.exit()
 
     def on_unmount(self) -> None:
+        self._saver.shutdown(wait=True)
         close_log(self._log_handler)
         self._log_handler = None
 
