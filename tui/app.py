@@ -388,6 +388,7 @@ class BulkEnrollApp(App[None]):
         if worker.state == WorkerState.SUCCESS:
             result, sha256 = worker.result
             self._built = (result.path, self._build_from)
+            self.sticks_written = []  # copies of an earlier build are not this package
             self._record_built(result.path, sha256, self._build_from)
             log.info("Built %s: %s bytes", result.path, result.size)
         else:
