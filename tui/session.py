@@ -125,6 +125,13 @@ def for_build(project: Project, project_file: Path | None) -> Project:
     return snapshot
 
 
+def as_checked(project: Project, project_file: Path | None) -> Project:
+    """The project the rules check: ``project`` itself, or a resolved copy when it holds
+    relative payload paths (which the rules would otherwise look for in the current folder)."""
+    relative = [p for p in _payloads(project) if p and not Path(p).expanduser().is_absolute()]
+    return for_build(project, project_file) if relative and project_file else project
+
+
 def _settings_only(project: Project) -> Project:
     settings = copy.deepcopy(project)
     settings.wifi_aside = None

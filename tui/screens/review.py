@@ -102,14 +102,14 @@ class ReviewScreen(StepScreen):
         for label, value in summary(p):
             table.add_row(label, value)
         self.query_one("#summary", Static).update(table)
-        blocking = validate(p, today=self.today, for_build=True)
+        blocking = validate(self.checked, today=self.today, for_build=True)
         self.query_one("#blocking", Static).update(
             "\nCannot build yet:\n" + "\n".join(f"• {b.message}" for b in blocking)
             if blocking
             else ""
         )
         self.query_one("#blocking").display = bool(blocking)
-        notes = [w.message for w in warnings(p, today=self.today)]
+        notes = [w.message for w in warnings(self.checked, today=self.today)]
         if p.join == JoinKind.ENTRA:
             notes.append(MFA_NOTE)
             if self.app.tenant_checks:  # type: ignore[attr-defined]
@@ -149,7 +149,7 @@ class ReviewScreen(StepScreen):
 
         if self._building:
             return
-        if validate(self.project, today=self.today, for_build=True):
+        if validate(self.checked, today=self.today, for_build=True):
             self.app.bell()
             self.query_one("#built", Static).update(
                 'Not built: fix what is listed under "Cannot build yet" first.'
