@@ -262,3 +262,9 @@ def test_write_tries_every_stick_when_one_fails_while_checked(capsys, tmp_path, 
     assert f"OK      {good}/a.ppkg: written and verified" in out
     assert err == "bulk-enroll: 1 of 2 drives failed; see the list above.\n"
     assert (good / "a.ppkg").read_bytes() == pkg.read_bytes()
+
+
+def test_log_file_option_prints_where_the_log_is(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    code, out, _ = cli(capsys, "--log-file")
+    assert code == 0 and out == f"{tmp_path}/state/bulk-enroll/bulk-enroll.log\n"
