@@ -53,6 +53,7 @@ class WriteScreen(StepScreen):
         self._ejecting = False
         self._watcher = None
         self._probe_again: bool | None = None  # a probe asked for while one runs (forced?)
+        self._probe_error = ""
 
     def compose_form(self) -> ComposeResult:
         yield Static("", id="package", markup=False)
@@ -99,10 +100,15 @@ class WriteScreen(StepScreen):
         )
 
     def _probed(self, worker: Worker) -> None:
-        if worker.state == WorkerState.SUCCESS and worker.result:
-            self.fill()
-        elif worker.state == WorkerState.ERROR:
-            self.notify(self.app.worker_failed(worker.error, "Listing the drives", "try again"))  # type: ignore[attr-defined]
+        if worker.state == WorkerState.SUCCESS:
+            self._probe_error = ""
+            if worker.result:
+                self.fill()
+        elif worker.state == WorkerState.ERROR and repr(worker.error) != self._probe_error:
+            # Once per distinct error: the probe runs every second.
+            self._probe_error = repr(worker.error)
+            failure = self.app.worker_failed(worker.error, "Listing the drives", "it is retried")  # type: ignore[attr-defined]
+            self.notify(failure, severity="error")
         again, self._probe_again = self._probe_again, None
         if again is not None:
             self.poll_drives(force=again)
