@@ -248,7 +248,18 @@ async def write_replace_question(pilot: Pilot) -> None:
 
 
 async def next_steps(pilot: Pilot) -> None:
-    await _step(pilot, "next")
+    from tui.usbwrite import WriteResult
+
+    app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
+    p = sample_project()
+    _open(app, p, "review", app.config_dir)
+    app.built_package = package = Path(FOLDER) / "Contoso-Laptops.ppkg"
+    stick = WriteResult("/media/tech/STICK", f"/media/tech/STICK/{package.name}", 1, "0" * 64)
+    app.sticks_written.append(stick)
+    await pilot.pause()
+    app.call_later(app.goto_step, "next")
+    await pilot.pause()
+    await pilot.pause()
 
 
 SCENES = {

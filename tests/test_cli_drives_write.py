@@ -245,3 +245,26 @@ def test_write_bad_input_is_one_sentence_without_traceback(tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith("bulk-enroll: ") and expected in proc.stderr
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_write_tries_every_stick_when_one_fails_while_checked(capsys, tmp_path, monkeypatch):
+    from test_usbwrite import failing_statvfs
+
+    pkg = make_package(tmp_path / "a.ppkg", MB)
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    bad.mkdir(), good.mkdir()
+    failing_statvfs(monkeypatch, bad)
+    code, out, err = cli(
+        capsys, "write", str(pkg), "--drive", str(bad), "--drive", str(good), "--force"
+    )
+    assert code == 2
+    assert f"FAILED  {bad}: The drive {bad} cannot be checked: Input/output error" in out
+    assert f"OK      {good}/a.ppkg: written and verified" in out
+    assert err == "bulk-enroll: 1 of 2 drives failed; see the list above.\n"
+    assert (good / "a.ppkg").read_bytes() == pkg.read_bytes()
+
+
+def test_log_file_option_prints_where_the_log_is(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    code, out, _ = cli(capsys, "--log-file")
+    assert code == 0 and out == f"{tmp_path}/state/bulk-enroll/bulk-enroll.log\n"

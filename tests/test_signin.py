@@ -424,3 +424,15 @@ def test_cancel_during_browser_wait(identity):
     assert time.monotonic() - started < 1.0
     assert isinstance(outcome["error"], Cancelled)
     wait_until(lambda: set(threading.enumerate()) <= before)  # the receiver thread too
+
+
+@pytest.mark.parametrize("error", [KeyError("ours"), TypeError("ours"), RuntimeError("ours")])
+def test_an_error_of_our_own_callback_is_not_called_an_unexpected_answer(identity, error):
+    identity.approve_after(1)
+
+    def on_event(event):
+        raise error
+
+    with pytest.raises(type(error)) as raised:
+        sign_in(config_for(identity), on_event=on_event, cancel=CancelToken(), interval_unit=UNIT)
+    assert raised.value is error

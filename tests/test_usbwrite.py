@@ -467,3 +467,30 @@ def test_one_package_to_an_ext4_and_a_fat32_stick_and_a_folder(ext4, fat32, tmp_
     unmount(fat32)
     assert mounts.fat_read(fat32.image, "a.ppkg") == pkg.read_bytes()
     assert remounted_listing(ext4) == {"a.ppkg": pkg.read_bytes()}
+
+
+def failing_statvfs(monkeypatch, bad: Path) -> None:
+    """os.statvfs answers EIO for ``bad``, as a stick failing under the probe does."""
+    real = os.statvfs
+
+    def statvfs(path, *args):
+        if os.path.realpath(path) == os.path.realpath(bad):
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path, *args)
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+
+
+def test_a_stick_failing_while_checked_is_one_result_and_the_next_is_still_tried(
+    tmp_path, monkeypatch
+):
+    pkg = make_package(tmp_path / "a.ppkg", MB)
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    bad.mkdir(), good.mkdir()
+    failing_statvfs(monkeypatch, bad)
+    results = usbwrite.write_to_sticks(pkg, [bad, good], force=True)
+    assert [r.ok for r in results] == [False, True]
+    assert results[0].error == (
+        f"The drive {bad} cannot be checked: Input/output error; try another port or stick."
+    )
+    assert (good / "a.ppkg").read_bytes() == pkg.read_bytes()

@@ -30,6 +30,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         "Without a subcommand, opens the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"bulk-enroll {__version__}")
+    parser.add_argument(
+        "--log-file",
+        action="store_true",
+        help="print where the app's log file is (for support; secrets are left out) and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     handlers = {}
     for module in _command_modules():
@@ -60,6 +65,11 @@ def table(rows: Sequence[Sequence[str]]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
+    if args.log_file:
+        from tui.logfile import default_log_file
+
+        print(default_log_file())
+        return 0
     try:
         if args.command is None:
             from tui.app import run_app

@@ -116,6 +116,16 @@ class Certificate:
 
 
 @dataclass(slots=True)
+class Resume:
+    """Where the app left the project and the package it built: never in the package."""
+
+    step: str = ""  # the step id the project was left at
+    package: str = ""  # the package last built from this project
+    package_sha256: str = ""
+    fingerprint: str = ""  # tui.session.fingerprint() of the settings it was built from
+
+
+@dataclass(slots=True)
 class Project:
     package: PackageConfig = field(default_factory=PackageConfig)
     folder: str = ""  # where the project file, WCD export and built package live
@@ -130,3 +140,7 @@ class Project:
     # The desktop wizard adds these two on its own; kept switchable for imported projects.
     hide_oobe: bool = True
     allow_all_trusted_apps: bool = True
+    # Not settings of the package: the Wi-Fi settings kept while a cable is chosen (so a
+    # restart does not lose them), and where the app left off.
+    wifi_aside: Wifi | None = None
+    resume: Resume | None = None

@@ -119,14 +119,23 @@ def dumps_project(project: Project) -> str:
 
 def save_project(project: Project, path: str | os.PathLike[str]) -> None:
     """Write the project atomically, owner-only (0600): a failed save leaves the old file."""
-    path = Path(path)
+    write_project_bytes(path, encode_project(project, path))
+
+
+def encode_project(project: Project, path: str | os.PathLike[str]) -> bytes:
+    """The project file's bytes; ``path`` names the file in the error."""
     try:
-        data = dumps_project(project).encode("utf-8")
+        return dumps_project(project).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise UserError(
             f"Cannot save project file {path}: a value holds a character that is not valid "
             f"text (position {exc.start})."
         ) from None
+
+
+def write_project_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write what encode_project gave, atomically and owner-only."""
+    path = Path(path)
     try:
         write_atomic(path, data)
     except OSError as exc:

@@ -313,6 +313,25 @@ def network_error(exc: Exception, host: str, timeout: float) -> UserError:
     )
 
 
+class _OwnError(Exception):
+    """An exception raised by our own ``on_event``: carried past the clauses below, which are
+    for what msal and the host can answer, and raised again as it was."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _own(on_event: EventSink) -> EventSink:
+    def call(event: object) -> None:
+        try:
+            on_event(event)
+        except Exception as exc:
+            raise _OwnError(exc) from exc
+
+    return call
+
+
 def _unexpected(host: str) -> UserError:
     return UserError(
         f"{host} gave an unexpected answer: check the authority and try again later.",
@@ -349,6 +368,7 @@ def sign_in(
     own_session = session is None
     session = session or open_session(config)
     host = config.login_host
+    events = _own(on_event)
     try:
         cancel.check()
         # No instance discovery: we trust the authority the technician configured, it
@@ -358,9 +378,11 @@ def sign_in(
             config.client_id, authority=authority, http_client=session, instance_discovery=False
         )
         if method == "device_code":
-            result = _device_code(app, scopes, on_event, cancel, deadline, interval_unit)
+            result = _device_code(app, scopes, events, cancel, deadline, interval_unit)
         else:
-            result = _browser(app, scopes, on_event, cancel, deadline, open_browser)
+            result = _browser(app, scopes, events, cancel, deadline, open_browser)
+    except _OwnError as exc:
+        raise exc.error from None
     except requests.exceptions.RequestException as exc:
         raise network_error(exc, host, config.http_timeout) from None
     except ValueError as exc:
@@ -371,7 +393,7 @@ def sign_in(
                 code="authority",
             ) from None
         raise _unexpected(host) from None
-    except (RuntimeError, KeyError, TypeError):
+    except (RuntimeError, KeyError, TypeError):  # msal's on a malformed answer
         raise _unexpected(host) from None
     finally:
         if own_session:

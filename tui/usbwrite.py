@@ -179,7 +179,16 @@ def _mount_entry(real: str):
 
 def check_target(mountpoint: str | os.PathLike, force: bool = False) -> Target:
     """The mounted filesystem at ``mountpoint``; refuses folders and the system disk."""
-    path = Path(mountpoint)
+    try:
+        return _check_target(Path(mountpoint), force)
+    except OSError as exc:  # a stick failing as it is looked at (EIO), or pulled out
+        raise UserError(
+            f"The drive {mountpoint} cannot be checked: {exc.strerror or exc}; try another "
+            "port or stick."
+        ) from None
+
+
+def _check_target(path: Path, force: bool) -> Target:
     if not path.is_dir():
         raise UserError(f"The drive {path} does not exist or is not a folder.")
     real = os.path.realpath(path)
@@ -489,6 +498,8 @@ def write_to_sticks(
             result = write_package(package, mp, replace=replace, force=force, progress=per_stick)
         except UserError as exc:
             results.append(StickResult(str(mp), error=exc.message))
+        except OSError as exc:  # whatever else a failing stick raises: the next is still tried
+            results.append(StickResult(str(mp), error=f"{mp}: {exc.strerror or exc}."))
         else:
             results.append(StickResult(str(mp), result=result))
     return results

@@ -104,11 +104,12 @@ def _load_source(source: str, *, drop_unknown: bool):
     from tui import customizations, projectfile, safexml
     from tui.errors import UserError
     from tui.safefile import read_regular
+    from tui.session import resolve_payload_paths
 
     path = Path(source)
     data = read_regular(path, max(projectfile.MAX_BYTES, safexml.MAX_BYTES), f"Source '{source}'")
     if not safexml.looks_like_xml(data[:512]):
-        return _resolve_paths(projectfile.load_project(path), path.parent)
+        return resolve_payload_paths(projectfile.load_project(path), path.parent)
 
     result = customizations.read_customizations(data, source=source)
     for unknown in result.unknown:
@@ -119,19 +120,4 @@ def _load_source(source: str, *, drop_unknown: bool):
             f"{source} holds {count} setting{'s' if count > 1 else ''} bulk-enroll does not "
             "model (listed above); build with --drop-unknown to leave them out of the package."
         )
-    return _resolve_paths(result.project, path.parent)
-
-
-def _resolve_paths(project, folder):
-    """Relative payload and certificate paths are relative to the source file's folder."""
-    from pathlib import Path
-
-    def resolve(p: str) -> str:
-        return p if not p or Path(p).expanduser().is_absolute() else str(folder / p)
-
-    for app in project.applications:
-        app.file = resolve(app.file)
-        app.dependencies = [resolve(d) for d in app.dependencies]
-    for cert in project.certificates:
-        cert.path = resolve(cert.path)
-    return project
+    return resolve_payload_paths(result.project, path.parent)

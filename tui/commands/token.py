@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     check_expiry(expires, date.today())
     project = None
     if args.project:
-        from tui.projectfile import check_can_save, load_project
+        from tui.projectfile import load_project
+        from tui.session import check_can_save
 
         project = load_project(args.project)
         check_can_save(args.project)  # the token (and its package user) must not be lost

@@ -13,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
+from tui.logfile import log
 from tui.model import JoinKind, LocalUser
 from tui.screens.itemdialog import ItemDialog
 from tui.screens.step import StepScreen
@@ -34,6 +35,8 @@ SIGN_IN_CHOICES = (
 )
 GROUP_CHOICES = (("Administrators", "Administrators"), ("Standard Users", "Standard users"))
 WAITING = "Waiting for Entra ID"
+EXPIRES_LABEL = "Bulk token valid until (at most 180 days ahead)"
+ISSUED_LABEL = "Bulk token valid until (the token's own date: get a new token to change it)"
 DATE_FORMAT_PROBLEM = "Bulk token expiry: type the date as YYYY-MM-DD, e.g. 2027-05-28."
 
 
@@ -150,6 +153,9 @@ class AccountsScreen(StepScreen):
         super().__init__()
         self._cancel = None
         self._expires_text_ok = True
+        # With a token issued, Ctrl+T unlocks the field for the new token's date: kept here,
+        # out of the project, until the new token comes.
+        self._renewing: date | None = None
 
     def compose_form(self) -> ComposeResult:
         p = self.project
@@ -160,7 +166,7 @@ class AccountsScreen(StepScreen):
         )
         with Vertical(id="entra"):
             yield Field(
-                "Bulk token valid until (at most 180 days ahead)",
+                EXPIRES_LABEL,
                 "entra.expires",
                 p.entra.expires.isoformat() if p.entra.expires else "",
                 apply=self._set_expires,
@@ -227,6 +233,12 @@ class AccountsScreen(StepScreen):
             self.query_one("#expires", Field).input.value = expires.isoformat()
 
     def _set_expires(self, text: str) -> None:
+        if self.project.entra.bprt:
+            try:  # the issued token's validity is not an edit: only the next token's date
+                self._renewing = date.fromisoformat(text.strip()) if self._renewing else None
+            except ValueError:
+                self._renewing = date.min
+            return
         try:
             self.project.entra.expires = date.fromisoformat(text.strip()) if text.strip() else None
             self._expires_text_ok = True
@@ -329,8 +341,19 @@ class AccountsScreen(StepScreen):
 
     def _show_token(self) -> None:
         e = self.project.entra
+        expires = self.query_one("#expires", Field)
+        locked = bool(e.bprt) and self._renewing is None
+        expires.input.disabled = locked
+        expires.query_one(Label).update(ISSUED_LABEL if locked else EXPIRES_LABEL)
+        if locked and e.expires and expires.input.value != e.expires.isoformat():
+            expires.input.value = e.expires.isoformat()
         status = self.query_one("#token-status", Static)
-        if e.bprt:
+        if e.bprt and self._renewing is not None:
+            status.update(
+                "Type the new token's date, then press Ctrl+T to sign in; the token you have "
+                f"stays valid until {e.expires} until then."
+            )
+        elif e.bprt:
             status.update(
                 f"Bulk token: obtained, valid until {e.expires}; package user "
                 f"{e.package_user or '(unknown)'}. Ctrl+T gets a new one."
@@ -362,19 +385,45 @@ class AccountsScreen(StepScreen):
     def action_get_token(self) -> None:
         if self.token_running or self.project.join != JoinKind.ENTRA:
             return
-        problems = [p for p in super().step_problems() if p.field == "entra.expires"]
-        if problems or not self._expires_text_ok:
-            self.action_next()  # shows the expiry problem the usual way
+        if self.project.entra.bprt and self._renewing is None:
+            self._unlock_expiry()
             return
+        from tui.bulktoken import check_expiry
+        from tui.errors import UserError
         from tui.signin import CancelToken
 
-        self._cancel = CancelToken()
+        expires = self._renewing or self.project.entra.expires
+        if self._renewing:
+            try:
+                check_expiry(None if expires == date.min else expires, self.today)
+            except UserError as exc:
+                self.query_one("#expires", Field).show_problem(exc.message)
+                self.app.bell()
+                return
+        problems = [p for p in super().step_problems() if p.field == "entra.expires"]
+        if not self._renewing and (problems or not self._expires_text_ok):
+            self.action_next()  # shows the expiry problem the usual way
+            return
+
         panel = self.query_one("#token-progress", ProgressPanel)
         panel.reset()
+        try:
+            self.app.save_before_sign_in()  # type: ignore[attr-defined]
+        except UserError as exc:
+            panel.fail(f"Not signing in: {exc.message}")
+            return
+        self._cancel = CancelToken()
+        log.info("Signing in for a bulk token valid until %s", self.project.entra.expires)
         panel.step("Starting sign-in…")
         self.refresh_bindings()
         method = self.app.sign_in_method if self.app.browser_sign_in else "device_code"  # type: ignore[attr-defined]
-        self._token_worker(self._cancel, method)
+        self._token_worker(self._cancel, method, expires)
+
+    def _unlock_expiry(self) -> None:
+        e = self.project.entra
+        self._renewing = e.expires or self.today + timedelta(days=TOKEN_DAYS_DEFAULT)
+        self._show_token()
+        self.query_one("#expires", Field).input.focus()
 
     def on_unmount(self) -> None:
         # Leaving the screen (a palette jump, quitting) must not leave a sign-in polling.
@@ -399,7 +448,7 @@ class AccountsScreen(StepScreen):
         super().action_next()
 
     @work(thread=True, exclusive=True, group="token", exit_on_error=False)
-    def _token_worker(self, cancel, method: str) -> object:
+    def _token_worker(self, cancel, method: str, expires: date) -> object:
         from tui.bulktoken import fetch_bulk_token
         from tui.signin import SignInConfig
 
@@ -407,7 +456,7 @@ class AccountsScreen(StepScreen):
         options = {**app.token_options, "method": method}  # type: ignore[attr-defined]
         return fetch_bulk_token(
             app.identity or SignInConfig(),  # type: ignore[attr-defined]
-            self.project.entra.expires,
+            expires,
             on_event=lambda event: self.post_message(TokenEvent(event)),
             cancel=cancel,
             today=self.today,
@@ -419,6 +468,7 @@ class AccountsScreen(StepScreen):
         line = describe_event(message.event)
         if line is None:
             return
+        log.info("Sign-in: %s", " ".join(line.split()))
         if panel.lines and line.startswith(WAITING) and panel.lines[-1].startswith(WAITING):
             panel.replace_last(line)
         else:
@@ -434,15 +484,18 @@ class AccountsScreen(StepScreen):
         self._cancel = None
         panel = self.query_one("#token-progress", ProgressPanel)
         if event.state == WorkerState.SUCCESS:
+            self._renewing = None
             event.worker.result.store_in(self.project.entra)
             panel.step("Bulk token received and saved in the project.")
+            log.info("Bulk token received, valid until %s", self.project.entra.expires)
+            self.app.save_now()  # type: ignore[attr-defined]
             self.post_message(Edited("entra.bprt"))
+        elif event.state == WorkerState.ERROR:
+            panel.fail(
+                self.app.worker_failed(  # type: ignore[attr-defined]
+                    event.worker.error, "Getting the bulk token", "nothing was changed"
+                )
+            )
         else:
-            from tui.errors import UserError
-
-            error = event.worker.error
-            if isinstance(error, UserError):
-                panel.fail(error.message)
-            else:
-                panel.fail("Getting the bulk token failed unexpectedly; nothing was changed.")
+            panel.fail("Cancelled; nothing was changed.")
         self.refresh_extras()

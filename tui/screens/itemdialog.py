@@ -54,18 +54,24 @@ class ItemDialog(ModalScreen[bool]):
     def compose_fields(self) -> ComposeResult:
         yield from ()
 
+    def _checked(self):
+        from tui.session import as_checked
+
+        return as_checked(self.project, self.app.project_path)  # type: ignore[attr-defined]
+
     def problems(self) -> list:
         from tui.rules import validate
 
-        found = validate(self.project, today=self.app.today, for_build=False)  # type: ignore[attr-defined]
+        found = validate(self._checked(), today=self.app.today, for_build=False)  # type: ignore[attr-defined]
         return [p for p in found if owns((self.prefix,), p.field)]
 
     def recheck(self, everything: bool = False) -> None:
         from tui.rules import check_field
 
+        checked = self._checked()
         for field in self._fields():
             if field.touched or everything:
-                problem = check_field(self.project, field.field, today=self.app.today)  # type: ignore[attr-defined]
+                problem = check_field(checked, field.field, today=self.app.today)  # type: ignore[attr-defined]
                 field.show_problem(problem)
 
     def _fields(self) -> list[Field | ChoiceField]:

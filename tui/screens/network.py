@@ -22,7 +22,7 @@ class NetworkScreen(StepScreen):
     FIELDS = ("wifi",)
 
     def compose_form(self) -> ComposeResult:
-        wifi = self._wifi_for_form()
+        wifi = self.project.wifi or self.project.wifi_aside or Wifi()
         current = WIRED if self.project.wifi is None else self.project.wifi.security.value
         yield ChoiceField(
             "How the device gets online during setup", "wifi", CHOICES, current, apply=self._kind
@@ -56,19 +56,23 @@ class NetworkScreen(StepScreen):
             )
 
     def _wifi_for_form(self) -> Wifi:
-        """The Wi-Fi settings being edited; kept aside while "cable" is chosen."""
-        if self.project.wifi is not None:
-            return self.project.wifi
-        stash = self.app.stash  # type: ignore[attr-defined]
-        return stash.setdefault("wifi", Wifi())
+        """The Wi-Fi settings being edited; kept aside in the project (saved, never in the
+        package) while "cable" is chosen."""
+        p = self.project
+        if p.wifi is not None:
+            return p.wifi
+        if p.wifi_aside is None:
+            p.wifi_aside = Wifi()
+        return p.wifi_aside
 
     def _kind(self, key: str) -> None:
+        p = self.project
         if key == WIRED:
-            if self.project.wifi is not None:
-                self.app.stash["wifi"] = self.project.wifi  # type: ignore[attr-defined]
-            self.project.wifi = None
+            if p.wifi is not None:
+                p.wifi_aside, p.wifi = p.wifi, None
             return
         wifi = self._wifi_for_form()
+        p.wifi_aside = None
         wifi.security = WifiSecurity(key)
         stash = self.app.stash  # type: ignore[attr-defined]
         key_input = self.query_one("#wifi-key", SecretField).input

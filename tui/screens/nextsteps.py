@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
@@ -34,6 +36,24 @@ def next_steps(project: Project) -> list[str]:
     return steps
 
 
+def what_happened(package: Path | None, written: list) -> str:
+    """The headline: what was written, verified, where; or how to write it."""
+    if package is None:
+        return (
+            "No package is built from the project as it is now: build it in step 7 "
+            "(Review & build), write it in step 8. Then:"
+        )
+    copies = [w for w in written if Path(w.path).name.casefold() == package.name.casefold()]
+    if not copies:
+        return (
+            f"{package.name} is not on a stick yet: go back (Esc) and press w with a stick "
+            f"selected, or run: bulk-enroll write {package} --drive MOUNTPOINT. Then:"
+        )
+    where = ", ".join(w.mountpoint for w in copies)
+    sticks = "stick" if len(copies) == 1 else "sticks"
+    return f"{package.name} is written to {len(copies)} {sticks}, verified: {where}. Now:"
+
+
 class NextStepsScreen(StepScreen):
     STEP = "next"
     BINDINGS = [
@@ -44,7 +64,11 @@ class NextStepsScreen(StepScreen):
     ]
 
     def compose_form(self) -> ComposeResult:
-        yield Static("The package is on the stick. Now:", classes="section")
+        yield Static(
+            what_happened(self.app.built_package, self.app.sticks_written),  # type: ignore[attr-defined]
+            classes="section",
+            markup=False,
+        )
         yield Static(
             "\n".join(f"{n}. {text}" for n, text in enumerate(next_steps(self.project), 1)),
             markup=False,

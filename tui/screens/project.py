@@ -8,9 +8,8 @@ from textual.widgets import Collapsible, Label, Select
 from tui.errors import UserError
 from tui.model import OwnerType
 from tui.screens.step import StepScreen
+from tui.session import DEFAULT_PARENT, default_folder
 from tui.widgets.field import Edited, Field
-
-DEFAULT_PARENT = "~/bulk-enroll"
 
 
 class ProjectScreen(StepScreen):
@@ -77,7 +76,7 @@ class ProjectScreen(StepScreen):
 
     def leave(self) -> bool:
         if not self.project.folder.strip():
-            folder = f"{DEFAULT_PARENT}/{self.project.package.name}"
+            folder = default_folder(self.project.package.name)
             # Into the model now: the field's Changed message would come after the file is
             # settled below, which would then go to the current directory.
             self.project.folder = folder

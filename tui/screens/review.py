@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState
 
 from tui.model import JoinKind, Project
 from tui.screens.step import StepScreen
@@ -70,16 +66,6 @@ def summary(project: Project) -> list[tuple[str, str]]:
     return rows
 
 
-class BuildProgress(Message):
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__()
-        self.done = done
-        self.total = total
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BuildProgress)
-
-
 class ReviewScreen(StepScreen):
     STEP = "review"
     FIELDS = ()
@@ -88,9 +74,9 @@ class ReviewScreen(StepScreen):
         Binding("ctrl+l", "check_tenant", "Check tenant"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._building = False
+    @property
+    def _building(self) -> bool:
+        return self.app.building  # type: ignore[attr-defined]
 
     def compose_form(self) -> ComposeResult:
         yield Static("", id="summary", markup=False)
@@ -116,14 +102,14 @@ class ReviewScreen(StepScreen):
         for label, value in summary(p):
             table.add_row(label, value)
         self.query_one("#summary", Static).update(table)
-        blocking = validate(p, today=self.today, for_build=True)
+        blocking = validate(self.checked, today=self.today, for_build=True)
         self.query_one("#blocking", Static).update(
             "\nCannot build yet:\n" + "\n".join(f"• {b.message}" for b in blocking)
             if blocking
             else ""
         )
         self.query_one("#blocking").display = bool(blocking)
-        notes = [w.message for w in warnings(p, today=self.today)]
+        notes = [w.message for w in warnings(self.checked, today=self.today)]
         if p.join == JoinKind.ENTRA:
             notes.append(MFA_NOTE)
             if self.app.tenant_checks:  # type: ignore[attr-defined]
@@ -163,60 +149,39 @@ class ReviewScreen(StepScreen):
 
         if self._building:
             return
-        if validate(self.project, today=self.today, for_build=True):
+        if validate(self.checked, today=self.today, for_build=True):
             self.app.bell()
             self.query_one("#built", Static).update(
                 'Not built: fix what is listed under "Cannot build yet" first.'
             )
             self.query_one("#blocking").scroll_visible(animate=False)
             return
-        self._building = True
-        self.refresh_bindings()
         panel = self.query_one("#build-progress", ProgressPanel)
         panel.reset()
         panel.step(f"Building {self.package_path()}…")
         self.query_one("#built", Static).update("")
-        self._build(self.package_path())
+        self.app.start_build(self.package_path())  # type: ignore[attr-defined]
+        self.refresh_bindings()
 
-    @work(thread=True, exclusive=True, group="build", exit_on_error=False)
-    def _build(self, out: Path):
-        from tui.package import build_package
+    def build_progress(self, done: int, total: int) -> None:
+        self.query_one("#build-progress", ProgressPanel).measure(done, total)
 
-        return build_package(
-            self.project,
-            out,
-            timestamp=datetime.now(UTC),
-            progress=lambda done, total: self.post_message(BuildProgress(done, total)),
-        )
-
-    def on_build_progress(self, message: BuildProgress) -> None:
-        self.query_one("#build-progress", ProgressPanel).measure(message.done, message.total)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "build" or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            return
-        self._building = False
+    def build_finished(self, result, failure: str) -> None:
+        """Called by the app, which records the outcome, when the build has ended."""
         panel = self.query_one("#build-progress", ProgressPanel)
-        if event.state == WorkerState.SUCCESS:
-            result = event.worker.result
-            self.app.built_package = result.path  # type: ignore[attr-defined]
+        if result is not None:
             panel.reset()
             panel.step(f"Built {result.path.name}: {result.size:,} bytes.")
         else:
-            from tui.errors import UserError
-
-            error = event.worker.error
-            panel.fail(
-                error.message
-                if isinstance(error, UserError)
-                else "Building failed unexpectedly; no package was written."
-            )
+            panel.fail(failure)
         self.refresh_bindings()
         self.refresh_extras()
+
+    def action_back(self) -> None:
+        if self._building:
+            self.notify("Wait until the package is built.")
+            return
+        super().action_back()
 
     def action_next(self) -> None:
         if self._building:

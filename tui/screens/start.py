@@ -12,6 +12,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.recent import load_recent
+from tui.session import drafts
 
 INTRO = (
     "Prepare a provisioning package (.ppkg) that joins Windows devices to Entra ID "
@@ -47,9 +48,18 @@ class StartScreen(Screen):
         if options is None:
             self.call_after_refresh(self.refresh_recent)
             return
-        recent = [p for p in load_recent(self.app.config_dir) if p.exists()]  # type: ignore[attr-defined]
+        config_dir = self.app.config_dir  # type: ignore[attr-defined]
+        recent = [
+            Option(f"{p.name}  ({p.parent})", id=str(p))
+            for p in load_recent(config_dir)
+            if p.exists()
+        ]
+        recent += [
+            Option(f"{name or 'Unnamed project'}  (draft: step 1 not finished)", id=str(p))
+            for p, name in drafts(config_dir)
+        ]
         options.clear_options()
-        options.add_options(Option(f"{p.name}  ({p.parent})", id=str(p)) for p in recent)
+        options.add_options(recent)
         options.display = bool(recent)
         if recent:
             options.highlighted = 0

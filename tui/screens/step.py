@@ -48,6 +48,13 @@ class StepScreen(Screen):
         return project
 
     @property
+    def checked(self) -> Project:
+        """The project as the rules see it: payload paths relative to the project file."""
+        from tui.session import as_checked
+
+        return as_checked(self.project, self.app.project_path)  # type: ignore[attr-defined]
+
+    @property
     def today(self):
         return self.app.today  # type: ignore[attr-defined]
 
@@ -78,16 +85,17 @@ class StepScreen(Screen):
     def step_problems(self) -> list:
         from tui.rules import validate
 
-        problems = validate(self.project, today=self.today, for_build=False)
+        problems = validate(self.checked, today=self.today, for_build=False)
         return [p for p in problems if owns(self.FIELDS, p.field)]
 
     def recheck(self, *, everything: bool = False) -> None:
         """Show the rule's sentence under each touched field, and refresh extras."""
         from tui.rules import check_field
 
+        checked = self.checked
         for field in self.query(Field):
             if field.touched or everything:
-                field.show_problem(check_field(self.project, field.field, today=self.today))
+                field.show_problem(check_field(checked, field.field, today=self.today))
         panel = self.query_one("#problems", Static)
         if panel.has_class("-shown"):
             self.show_problems(self.step_problems())

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
+from tui.logfile import log
 from tui.screens.step import StepScreen
 from tui.widgets.progress import ProgressPanel
 
@@ -49,8 +50,10 @@ class WriteScreen(StepScreen):
     def __init__(self) -> None:
         super().__init__()
         self._writing = False
+        self._ejecting = False
         self._watcher = None
-        self.written: list[str] = []  # mountpoints written this session
+        self._probe_again: bool | None = None  # a probe asked for while one runs (forced?)
+        self._probe_error = ""
 
     def compose_form(self) -> ComposeResult:
         yield Static("", id="package", markup=False)
@@ -82,10 +85,33 @@ class WriteScreen(StepScreen):
     # --- the drive list ---------------------------------------------------------------
 
     def poll_drives(self, force: bool = False) -> None:
+        """Probe the drives in a thread (on macOS a probe runs diskutil once per disk)."""
         if self._watcher is None or (self._writing and not force):
             return
-        if self._watcher.poll(force=force) or force:
-            self.fill()
+        if any(w.group == "probe" and not w.is_finished for w in self.workers):
+            self._probe_again = bool(self._probe_again) or force
+            return
+        watcher = self._watcher
+        self.run_worker(
+            lambda: bool(watcher.poll(force=force)) or force,
+            thread=True,
+            group="probe",
+            exit_on_error=False,
+        )
+
+    def _probed(self, worker: Worker) -> None:
+        if worker.state == WorkerState.SUCCESS:
+            self._probe_error = ""
+            if worker.result:
+                self.fill()
+        elif worker.state == WorkerState.ERROR and repr(worker.error) != self._probe_error:
+            # Once per distinct error: the probe runs every second.
+            self._probe_error = repr(worker.error)
+            failure = self.app.worker_failed(worker.error, "Listing the drives", "it is retried")  # type: ignore[attr-defined]
+            self.notify(failure, severity="error")
+        again, self._probe_again = self._probe_again, None
+        if again is not None:
+            self.poll_drives(force=again)
 
     def drives(self) -> list:
         return (
@@ -149,7 +175,7 @@ class WriteScreen(StepScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("write", "eject"):
-            return not self._writing
+            return not (self._writing or self._ejecting)
         return True
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -158,7 +184,7 @@ class WriteScreen(StepScreen):
     def action_write(self) -> None:
         d = self.selected()
         package: Path | None = self.app.built_package  # type: ignore[attr-defined]
-        if self._writing or package is None:
+        if self._writing or self._ejecting or package is None:
             return
         if d is None:
             self.notify("Insert a USB stick first.", severity="warning")
@@ -186,6 +212,7 @@ class WriteScreen(StepScreen):
         self._start_write(d, package, replace=len(others) < len(d.packages))
 
     def _start_write(self, drive, package: Path, *, replace: bool) -> None:
+        log.info("Writing %s to %s (%s)", package, drive.mountpoint, drive.device)
         self._writing = True
         self.refresh_bindings()
         panel = self.query_one("#write-progress", ProgressPanel)
@@ -211,45 +238,61 @@ class WriteScreen(StepScreen):
         panel.measure(message.done, message.total)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "write" or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
+        done = {"write": self._written, "probe": self._probed, "eject": self._ejected}
+        if event.worker.group in done:
+            done[event.worker.group](event.worker)
+
+    def _written(self, worker: Worker) -> None:
         self._writing = False
         panel = self.query_one("#write-progress", ProgressPanel)
-        if event.state == WorkerState.SUCCESS:
-            result = event.worker.result
-            self.written.append(result.mountpoint)
+        if worker.state == WorkerState.SUCCESS:
+            result = worker.result
+            self.app.sticks_written.append(result)  # type: ignore[attr-defined]
+            log.info("Written and verified: %s (SHA-256 %s)", result.path, result.sha256)
             removed = f" Removed: {', '.join(result.removed)}." if result.removed else ""
             panel.step(
                 f"Written and verified: {result.path} (SHA-256 {result.sha256[:16]}…).{removed}"
             )
             panel.step("Press j to eject it, insert another stick and press w, or Ctrl+N.")
         else:
-            from tui.errors import UserError
-
-            error = event.worker.error
             panel.fail(
-                error.message
-                if isinstance(error, UserError)
-                else "Writing failed unexpectedly; the stick was left as it was."
+                self.app.worker_failed(  # type: ignore[attr-defined]
+                    worker.error, "Writing", "the stick was left as it was"
+                )
             )
         self.refresh_bindings()
         self.poll_drives(force=True)
 
     def action_eject(self) -> None:
         d = self.selected()
-        if d is None or not d.mounted or self._writing:
+        if d is None or not d.mounted or self._writing or self._ejecting:
             return
-        from tui.errors import UserError
+        from functools import partial
+
         from tui.usbwrite import eject
 
-        try:
-            self.notify(eject(d.mountpoint))
-        except UserError as exc:
-            self.notify(exc.message, severity="error")
+        self._ejecting = True
+        self.refresh_bindings()
+        self.notify(f"Ejecting {d.mountpoint}…")
+        log.info("Ejecting %s", d.mountpoint)
+        self.run_worker(
+            partial(eject, d.mountpoint), thread=True, group="eject", exit_on_error=False
+        )
+
+    def _ejected(self, worker: Worker) -> None:
+        from tui.errors import UserError
+
+        self._ejecting = False
+        if worker.state == WorkerState.SUCCESS:
+            self.notify(worker.result)
+        elif isinstance(worker.error, UserError):
+            self.notify(worker.error.message, severity="error")
+        else:
+            failure = self.app.worker_failed(worker.error, "Ejecting", "unmount it yourself")  # type: ignore[attr-defined]
+            self.notify(failure, severity="error")
+        self.refresh_bindings()
         self.poll_drives(force=True)
 
     def action_next(self) -> None:
