@@ -22,7 +22,6 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from tui.enrollment import DEVICES, PACKAGE_USER, TOKEN, DeviceInfo, EnrollmentReport
-from tui.errors import UserError
 from tui.graph import Waiting
 from tui.readiness import CHECK_NAMES, Check, Checked, Checking, Status
 from tui.signin import CancelToken, SignedIn, SignInConfig, WaitingForSignIn
@@ -344,11 +343,8 @@ class GraphScreen(Screen):
             self.result = event.worker.result
             self.show_result(self.result)
         else:
-            error = event.worker.error
-            message = (
-                error.message
-                if isinstance(error, UserError)
-                else "The check failed unexpectedly; nothing was changed."
+            message = self.app.worker_failed(  # type: ignore[attr-defined]
+                event.worker.error, "The check", "nothing was changed"
             )
             self._status(message, failed=True)
             for row in self.query(CheckRow):
