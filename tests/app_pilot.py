@@ -108,6 +108,12 @@ def flat_text(app: App) -> str:
     return " ".join(screen_text(app).split())
 
 
+def shows(app: App, text: str) -> bool:
+    """Whether ``text`` is on the screen, wherever lines break: a long path (whose length
+    depends on the test's temporary folder) is folded mid-word, so spaces are ignored."""
+    return "".join(text.split()) in "".join(screen_text(app).split())
+
+
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], *, timeout: float = 20.0) -> None:
     """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from app_pilot import flat_text, no_blink, screen_text, wait_for  # noqa: F401 (fixture)
+from app_pilot import flat_text, no_blink, screen_text, shows, wait_for  # noqa: F401 (fixture)
 from fakes.identity import trusted_identity_server
 from fakes.mounts import fuse_missing, loop_missing, make_ext4, make_fat32, mount_ext4, mount_fat32
 
@@ -158,7 +158,7 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
         assert app.built_package == folder / "Contoso-Laptops.ppkg"
         assert app.built_package.is_file()
         await wait_for(pilot, lambda: "Package saved:" in flat_text(app))
-        assert "Contoso-Laptops.ppkg Ctrl+N: write it to USB sticks." in flat_text(app)
+        assert shows(app, f"Package saved: {app.built_package} Ctrl+N: write it to USB sticks.")
         await pilot.press("ctrl+n")
 
         await wait_for(pilot, lambda: type(app.screen).__name__ == "WriteScreen")
@@ -167,7 +167,7 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
         await wait_for(pilot, lambda: "Written and verified" in screen_text(app))
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "NextStepsScreen")
-        assert f"written to 1 stick, verified: {mountpoint}" in flat_text(app)
+        assert shows(app, f"written to 1 stick, verified: {mountpoint}")
         package_user = app.project.entra.package_user
         assert package_user.startswith("package_") and package_user in screen_text(app)
 

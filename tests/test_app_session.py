@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from app_pilot import flat_text, screen_text, wait_for
+from app_pilot import flat_text, screen_text, shows, wait_for
 from fakes.identity import trusted_identity_server
 
 from tui import session
@@ -190,7 +190,7 @@ async def test_next_steps_say_whether_the_package_was_written(tmp_path):
         await goto(app, pilot, "next", "NextStepsScreen")
         text = flat_text(app)
         assert "Wave4.ppkg is not on a stick yet" in text and "is on the stick" not in text
-        assert f"bulk-enroll write {out} --drive MOUNTPOINT" in text
+        assert shows(app, f"bulk-enroll write {out} --drive MOUNTPOINT")
         stick = WriteResult("/media/S1", "/media/S1/Wave4.ppkg", out.stat().st_size, "ab" * 32)
         app.sticks_written.append(stick)
         await goto(app, pilot, "next", "NextStepsScreen")
@@ -398,7 +398,7 @@ async def test_a_package_matching_the_project_is_taken_as_built(tmp_path):
     app = make_app(tmp_path, open_path=path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, on(app, "ReviewScreen"))
-        await wait_for(pilot, lambda: f"Package saved: {out}" in flat_text(app))
+        await wait_for(pilot, lambda: shows(app, f"Package saved: {out}"))
         assert app.built_package == out
 
 
