@@ -494,3 +494,75 @@ def test_a_stick_failing_while_checked_is_one_result_and_the_next_is_still_tried
         f"The drive {bad} cannot be checked: Input/output error; try another port or stick."
     )
     assert (good / "a.ppkg").read_bytes() == pkg.read_bytes()
+
+
+def wait_until(condition, what: str, timeout: float = 20.0) -> None:
+    """Poll a condition another thread makes true (a wait on a condition, not a sleep)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+@needs_loop
+def test_write_to_sticks_writes_all_at_once_and_one_failing_stops_none(tmp_path):
+    """Three real ext4 mounts, one read-only. The first stick's first progress report waits
+    until the last stick has begun (its temporary file, or already its package, is there):
+    with writes one after another, in order, this would time out."""
+    images = [mounts.make_ext4(tmp_path / f"{n}.img", 24) for n in "abc"]
+    pkg = make_package(tmp_path / "a.ppkg", 6 * MB)
+    with (
+        mounts.mount_ext4(images[0], tmp_path / "a") as a,
+        mounts.mount_ext4(images[1], tmp_path / "b", read_only=True) as b,
+        mounts.mount_ext4(images[2], tmp_path / "c") as c,
+    ):
+        seen: dict[str, list[str]] = {}
+        finished: list[str] = []
+
+        def progress(mp: str, p: Progress) -> None:
+            if mp == str(a) and not seen.get(mp):
+                wait_until(lambda: temps(c) or (c / "a.ppkg").exists(), "stick c to start")
+            seen.setdefault(mp, []).append(p.phase)
+
+        results = usbwrite.write_to_sticks(
+            pkg, [a, b, c], progress=progress, done=lambda r: finished.append(r.mountpoint)
+        )
+        assert [r.mountpoint for r in results] == [str(a), str(b), str(c)]
+        assert [r.ok for r in results] == [True, False, True]
+        assert results[1].error == (
+            f"The drive {b} is read-only; move the stick's write-protect switch or remount it "
+            "read-write."
+        )
+        assert sorted(finished) == sorted(map(str, (a, b, c)))
+        assert seen[str(a)][-1] == seen[str(c)][-1] == "verify" and str(b) not in seen
+        for mnt in (a, b, c):
+            assert temps(mnt) == []
+        assert (a / "a.ppkg").read_bytes() == (c / "a.ppkg").read_bytes() == pkg.read_bytes()
+
+
+def test_write_to_sticks_jobs_and_the_same_drive_twice(tmp_path):
+    pkg = make_package(tmp_path / "a.ppkg", MB)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    results = usbwrite.write_to_sticks(pkg, [one, two, f"{one}/."], force=True, jobs=1)
+    assert [r.ok for r in results] == [True, True, False]
+    assert results[2].error == f"The drive {one}/. is the same as {one}; it is written once."
+    assert temps(one) == temps(two) == []
+
+
+def test_cancelling_write_to_sticks_leaves_no_temp_on_any_stick(tmp_path):
+    import threading
+
+    pkg = make_package(tmp_path / "a.ppkg", 3 * MB)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    stop = threading.Event()
+    results = usbwrite.write_to_sticks(
+        pkg, [one, two], force=True, progress=lambda mp, p: stop.set(), cancel=stop
+    )
+    assert not any(r.ok for r in results)
+    assert all("cancelled" in r.error for r in results)
+    assert os.listdir(one) == os.listdir(two) == []

@@ -22,6 +22,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -482,27 +483,98 @@ def _remove_other_packages(root: _Root, keep: str) -> tuple[str, ...]:
     return tuple(removed)
 
 
+class Cancelled(Exception):
+    """Raised inside a stick's write when ``write_to_sticks`` is told to stop."""
+
+
+def _one_stick(
+    package: str | os.PathLike,
+    mp: str,
+    *,
+    replace: bool,
+    force: bool,
+    progress: ProgressCallback,
+) -> StickResult:
+    try:
+        result = write_package(package, mp, replace=replace, force=force, progress=progress)
+    except UserError as exc:
+        return StickResult(mp, error=exc.message)
+    except Cancelled:
+        return StickResult(mp, error=f"The write to {mp} was cancelled; nothing was left on it.")
+    except OSError as exc:  # whatever else a failing stick raises: the others go on
+        return StickResult(mp, error=f"{mp}: {exc.strerror or exc}.")
+    return StickResult(mp, result=result)
+
+
 def write_to_sticks(
     package: str | os.PathLike,
     mountpoints: Sequence[str | os.PathLike],
     *,
     replace: bool = False,
     force: bool = False,
+    jobs: int | None = None,
     progress: Callable[[str, Progress], None] | None = None,
+    done: Callable[[StickResult], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[StickResult]:
-    """Write one package to several sticks in turn; one stick failing does not stop the rest."""
-    results = []
-    for mp in mountpoints:
-        per_stick = (lambda p, mp=str(mp): progress(mp, p)) if progress else None
-        try:
-            result = write_package(package, mp, replace=replace, force=force, progress=per_stick)
-        except UserError as exc:
-            results.append(StickResult(str(mp), error=exc.message))
-        except OSError as exc:  # whatever else a failing stick raises: the next is still tried
-            results.append(StickResult(str(mp), error=f"{mp}: {exc.strerror or exc}."))
+    """Write one package to several sticks in parallel, ``jobs`` at a time (default: all).
+
+    Each stick gets its own thread, temporary file, fsync and read-back (``write_package``);
+    one stick failing (read-only, full, pulled out) never stops the others. Results come back
+    in the order of ``mountpoints``. ``progress(mountpoint, Progress)`` and ``done(result)``
+    are called from the writing threads, one call at a time (a lock serialises them), so a
+    caller may update shared state from them without locking. Setting ``cancel`` (or an
+    interrupt, e.g. Ctrl+C, while waiting) stops every write at its next chunk, each removing
+    its temporary file. The same drive given twice (by any path) is written once.
+    """
+    names = [str(mp) for mp in mountpoints]
+    cancel = cancel or threading.Event()
+    serial = threading.Lock()
+    results: dict[int, StickResult] = {}
+    first_at: dict[str, int] = {}
+    todo: list[int] = []
+    for i, mp in enumerate(names):
+        key = os.path.realpath(mp)
+        if key in first_at:
+            results[i] = StickResult(
+                mp,
+                error=f"The drive {mp} is the same as {names[first_at[key]]}; it is written once.",
+            )
         else:
-            results.append(StickResult(str(mp), result=result))
-    return results
+            first_at[key] = i
+            todo.append(i)
+    if done:
+        for result in results.values():
+            done(result)
+
+    def run(i: int) -> StickResult:
+        mp = names[i]
+
+        def per_stick(p: Progress) -> None:
+            if cancel.is_set():
+                raise Cancelled
+            if progress:
+                with serial:
+                    progress(mp, p)
+
+        result = _one_stick(package, mp, replace=replace, force=force, progress=per_stick)
+        if done:
+            with serial:
+                done(result)
+        return result
+
+    workers = max(1, min(jobs or len(todo) or 1, len(todo) or 1))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stick")
+    try:
+        futures = {i: pool.submit(run, i) for i in todo}
+        for i, future in futures.items():
+            results[i] = future.result()
+    except BaseException:
+        cancel.set()  # every write stops at its next chunk and removes its temporary file
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [results[i] for i in range(len(names))]
 
 
 # --- after the write ------------------------------------------------------------------------
