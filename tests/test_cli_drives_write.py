@@ -268,3 +268,51 @@ def test_log_file_option_prints_where_the_log_is(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     code, out, _ = cli(capsys, "--log-file")
     assert code == 0 and out == f"{tmp_path}/state/bulk-enroll/bulk-enroll.log\n"
+
+
+@needs_loop
+def test_write_to_three_sticks_in_parallel_one_read_only(capsys, tmp_path):
+    """Three real ext4 mounts, the middle one read-only: the other two are verified, the
+    read-only one is one sentence naming it, the exit code is 2, no temporary file anywhere."""
+    pkg = make_package(tmp_path / "a.ppkg", 4 * MB)
+    images = [mounts.make_ext4(tmp_path / f"{n}.img", 24) for n in "abc"]
+    with (
+        mounts.mount_ext4(images[0], tmp_path / "a") as a,
+        mounts.mount_ext4(images[1], tmp_path / "b", read_only=True) as b,
+        mounts.mount_ext4(images[2], tmp_path / "c") as c,
+    ):
+        code, out, err = cli(
+            capsys, "write", str(pkg), "--drive", str(a), "--drive", str(b), "--drive", str(c)
+        )
+        assert code == 2
+        assert err == "bulk-enroll: 1 of 3 drives failed; see the list above.\n"
+        status = [line.split()[0] for line in out.splitlines() if not line.startswith(" ")]
+        assert status == ["OK", "FAILED", "OK"]
+        assert (
+            f"FAILED  {b}: The drive {b} is read-only; move the stick's write-protect switch "
+            "or remount it read-write.\n" in out
+        )
+        assert out.count("written and verified") == 2
+        for mnt in (a, b, c):
+            assert not [n for n in os.listdir(mnt) if n.startswith(".bulk-enroll-")]
+        assert (a / "a.ppkg").read_bytes() == (c / "a.ppkg").read_bytes() == pkg.read_bytes()
+        assert not (b / "a.ppkg").exists()
+        code, out, _ = cli(
+            capsys,
+            "write",
+            str(pkg),
+            "--drive",
+            str(a),
+            "--drive",
+            str(c),
+            "--jobs",
+            "1",
+            "--replace",
+        )
+        assert code == 0 and out.count("written and verified") == 2
+
+
+def test_write_jobs_must_be_positive(capsys, tmp_path):
+    pkg = make_package(tmp_path / "a.ppkg", 100)
+    code, out, err = cli(capsys, "write", str(pkg), "--drive", str(tmp_path), "--jobs", "0")
+    assert (code, out) == (2, "") and err == "bulk-enroll: --jobs must be at least 1, not 0.\n"
