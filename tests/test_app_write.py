@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from app_pilot import flat_text, no_blink, screen_text, wait_for  # noqa: F401 (fixture)
+from app_pilot import flat_text, no_blink, screen_text, shows, wait_for  # noqa: F401 (fixture)
 from conftest import SAMPLES
 from fakes.mounts import fuse_missing, loop_missing, make_ext4, make_fat32, mount_ext4, mount_fat32
 
@@ -206,6 +206,75 @@ async def test_a_failed_write_is_reported_and_leaves_the_stick_as_it_was(tmp_pat
         await pilot.press("w")  # the key works again after a failure
         await wait_for(pilot, lambda: flat_text(app).lower().count("read-only") >= 1)
     assert sorted(locked.iterdir()) == before
+
+
+async def test_three_sticks_written_at_once_one_fails_then_the_verified_are_ejected(
+    tmp_path, package, mount
+):
+    """Three real mounted filesystems, the second read-only. No USB stick exists on this
+    machine, so the drive list is injected (Sticks); the writes, the read-backs, the failure
+    and the ejects are real."""
+    import os
+
+    one, fstype = mount("one")
+    locked, _ = mount("locked", read_only=True)
+    three, _ = mount("three")
+    sticks = Sticks()
+    sticks.plugged += [
+        (one, fstype, "/dev/sdb1", "ONE"),
+        (locked, fstype, "/dev/sdc1", "LOCKED"),
+        (three, fstype, "/dev/sdd1", "THREE"),
+    ]
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await at_write_step(app, package, pilot)
+        await wait_for(pilot, lambda: "THREE (/dev/sdd1)" in screen_text(app))
+        await pilot.press("space")  # chooses ONE, and again unchooses it
+        await wait_for(pilot, lambda: "[x]" in screen_text(app))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "[x]" not in screen_text(app))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: screen_text(app).count("[x]") == 3)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: shows(app, "2 of 3 sticks written and verified; 1 failed"))
+        assert shows(app, "Writing Wave4.ppkg to 3 sticks at once")
+        assert shows(app, f"ONE ({one}): verified (SHA-256")
+        assert shows(app, f"THREE ({three}): verified (SHA-256")
+        assert shows(app, f"LOCKED ({locked}): FAILED. The drive {locked} is read-only")
+        assert "Traceback" not in screen_text(app)
+        assert sorted(r.mountpoint for r in app.sticks_written) == sorted([str(one), str(three)])
+        for root in (one, three):
+            assert (root / "Wave4.ppkg").read_bytes() == package.read_bytes()
+        for root in (one, locked, three):
+            assert not [n for n in os.listdir(root) if n.startswith(TEMP_PREFIX)]
+        assert not (locked / "Wave4.ppkg").exists()
+
+        await pilot.press("j")  # ejects the two that verified, not the one that failed
+        safe = "is unmounted; the stick can be removed safely."
+        await wait_for(pilot, lambda: sum(safe in n.message for n in app._notifications) == 2)
+        assert not os.path.ismount(one) and not os.path.ismount(three)
+        assert os.path.ismount(locked)
+
+
+async def test_a_typed_mount_point_is_checked_added_and_chosen_the_system_disk_refused(
+    tmp_path, package, mount
+):
+    """A mount point the drive list does not show (here: none is listed at all)."""
+    stick, _ = mount("typed")
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=Sticks())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await at_write_step(app, package, pilot)
+        await pilot.press("m", "ctrl+u", *"/", "enter")
+        refusal = "/ is on the system disk, not a USB stick; refusing to write."
+        await wait_for(pilot, lambda: refusal in [n.message for n in app._notifications])
+        await pilot.press("m", "ctrl+u", *str(stick), "enter")
+        await wait_for(
+            pilot, lambda: f"{stick} added and chosen." in [n.message for n in app._notifications]
+        )
+        assert "[x]" in screen_text(app)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: "Written and verified" in flat_text(app))
+        assert (stick / "Wave4.ppkg").read_bytes() == package.read_bytes()
 
 
 async def test_import_a_wcd_customizations_file(tmp_path):

@@ -41,6 +41,11 @@ class ProgressPanel(Vertical):
             self.lines.append(text)
         self._show()
 
+    def set_line(self, index: int, text: str) -> None:
+        """Rewrite one line in place (e.g. one stick's progress among several)."""
+        self.lines[index] = text
+        self._show()
+
     def fail(self, text: str) -> None:
         self.step(text)
         self.add_class("-failed")
