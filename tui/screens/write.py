@@ -82,10 +82,10 @@ class WriteScreen(StepScreen):
     BINDINGS = [
         Binding("w", "write", "Write"),
         Binding("space", "toggle", "Choose"),
-        Binding("a", "choose_all", "All sticks"),
+        Binding("a", "choose_all", "Choose all", show=False),
         Binding("j", "eject", "Eject"),
         Binding("s", "show_all", "All drives"),
-        Binding("m", "type_path", "Mount point"),
+        Binding("m", "type_path", "Mount point", show=False),
     ]
 
     def __init__(self) -> None:
@@ -103,6 +103,10 @@ class WriteScreen(StepScreen):
     def compose_form(self) -> ComposeResult:
         yield Static("", id="package", markup=False)
         yield Static("Removable drives (insert a stick; the list updates itself):")
+        yield Static(
+            "Space: choose sticks (a: all); w writes them at once; m: type a mount point.",
+            id="write-help",
+        )
         yield DataTable(id="drives", cursor_type="row")
         yield Static("", id="no-drives", markup=False)
         yield Static("", id="drive-note", markup=False)
