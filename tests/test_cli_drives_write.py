@@ -316,3 +316,31 @@ def test_write_jobs_must_be_positive(capsys, tmp_path):
     pkg = make_package(tmp_path / "a.ppkg", 100)
     code, out, err = cli(capsys, "write", str(pkg), "--drive", str(tmp_path), "--jobs", "0")
     assert (code, out) == (2, "") and err == "bulk-enroll: --jobs must be at least 1, not 0.\n"
+
+
+@needs_loop
+def test_drives_all_lists_every_other_mounted_filesystem_but_never_the_system_disk(capsys, ext4):
+    """A loop-mounted image is no USB stick: listed only with --all, under its mount point."""
+    code, out, _ = cli(capsys, "drives", "--all", "--json")
+    assert code == 0
+    listed = {d["mountpoint"]: d for d in json.loads(out)}
+    assert str(ext4.mnt) in listed and listed[str(ext4.mnt)]["fstype"] == "ext4"
+    assert listed[str(ext4.mnt)]["device"].startswith("/dev/loop")
+    assert "/" not in listed and not set(listed) & drives.SYSTEM_MOUNTPOINTS
+    code, out, _ = cli(capsys, "drives", "--json")
+    assert str(ext4.mnt) not in {d["mountpoint"] for d in json.loads(out)}
+
+
+def test_other_mounts_skip_the_system_disk_pseudo_filesystems_and_offered_drives(tmp_path):
+    from types import SimpleNamespace as P
+
+    (tmp_path / "data").mkdir()
+    parts = [
+        P(device="/dev/vda", mountpoint="/", fstype="ext4"),
+        P(device="proc", mountpoint="/proc", fstype="proc"),
+        P(device="/dev/nvme0n1p3", mountpoint=str(tmp_path / "data"), fstype="ext4"),
+        P(device="fusefat", mountpoint=str(tmp_path), fstype="fuse.fusefat"),
+    ]
+    system = drives.BlockDevice("/dev/nvme0n1p3", "/dev/nvme0n1", None, system=True)
+    found = drives.other_mounts(parts, [system], root_dev=-1)
+    assert [(d.device, d.mountpoint) for d in found] == [(str(tmp_path), str(tmp_path))]

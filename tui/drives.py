@@ -460,10 +460,70 @@ def probe(system: str | None = None) -> list[BlockDevice]:
     return []
 
 
+_PSEUDO_FS = frozenset(
+    {"proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "cgroup", "cgroup2", "mqueue", "overlay",
+     "securityfs", "debugfs", "tracefs", "pstore", "bpf", "configfs", "fusectl", "autofs",
+     "hugetlbfs", "binfmt_misc", "nsfs", "squashfs", "ramfs", "efivarfs", "rpc_pipefs"}
+)  # fmt: skip
+_PSEUDO_ROOTS = ("/proc", "/sys", "/dev", "/run", "/snap", "/boot")
+
+
+def other_mounts(
+    partitions: Iterable, devices: Iterable[BlockDevice], root_dev: int | None = None
+) -> list[BlockDevice]:
+    """Mounted filesystems the probe did not offer, for "all drives": loop images, FUSE
+    filesystems, anything mounted by hand. Never the system disk: not a device the probe
+    marked as system, not a system mount point, not on the root filesystem itself."""
+    known = list(devices)
+    refused = {d.device for d in known if d.system}
+    offered = {d.mountpoint for d in known if not d.system and not d.virtual}
+    if root_dev is None:
+        root_dev = os.stat("/").st_dev
+    found, seen = [], set()
+    for p in partitions:
+        mp = p.mountpoint
+        if (
+            mp in SYSTEM_MOUNTPOINTS
+            or mp in offered
+            or mp in seen
+            or p.device in refused
+            or p.fstype in _PSEUDO_FS
+            or any(mp == r or mp.startswith(r + "/") for r in _PSEUDO_ROOTS)
+        ):
+            continue
+        try:
+            if not os.path.isdir(mp) or os.stat(mp).st_dev == root_dev:
+                continue
+        except OSError:
+            continue
+        seen.add(mp)
+        device = p.device if p.device.startswith("/dev/") else mp
+        found.append(BlockDevice(device=device, disk=device, mountpoint=mp, fstype=p.fstype))
+    return found
+
+
 def find_drives(show_all: bool = False) -> list[Drive]:
-    """The drives of this machine a package may be written to."""
+    """The drives of this machine a package may be written to; with ``show_all`` also fixed
+    disks and every other mounted filesystem (but never the system disk)."""
     system = platform.system()
-    return to_drives(probe(system), show_all, system=system)
+    devices = probe(system)
+    found = to_drives(devices, show_all, system=system)
+    if show_all and system in ("Linux", "Darwin"):
+        import psutil
+
+        listed = {d.mountpoint for d in found}
+        extra = [
+            d
+            for d in other_mounts(psutil.disk_partitions(all=True), devices)
+            if d.mountpoint not in listed
+        ]
+        found += to_drives(extra, show_all=True, system=system)
+        # the same device twice (a loop image mounted at two places): keep the first
+        unique = {}
+        for d in found:
+            unique.setdefault(d.device, d)
+        found = list(unique.values())
+    return sorted(found, key=lambda d: (not d.removable, d.device))
 
 
 # --- watching -------------------------------------------------------------------------------
