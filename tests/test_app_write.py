@@ -325,3 +325,12 @@ async def test_inspect_a_package_from_the_start_screen(tmp_path):
         assert "Package iot-adk-enroll.ppkg" in text and "Configuration sources" in text
         await pilot.press("escape")
         await wait_for(pilot, on(app, "StartScreen"))
+
+
+def test_a_stick_progress_line_has_its_own_bar():
+    from tui.screens.write import progress_line
+
+    assert progress_line("ONE (/m/one)", "write", 0, 10) == f"ONE (/m/one): {'░' * 20} writing   0%"
+    assert progress_line("ONE (/m/one)", "verify", 5, 10) == (
+        f"ONE (/m/one): {'█' * 10}{'░' * 10} verifying  50%"
+    )

@@ -7,6 +7,7 @@ drives too, ``m`` takes a typed mount point that is not listed; the system disk 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from rich.text import Text
@@ -99,6 +100,7 @@ class WriteScreen(StepScreen):
         self._typed: dict[str, object] = {}  # mount points typed in (m), as Drives
         self._batch: dict[str, tuple[int, str]] = {}  # mountpoint -> (panel line, name)
         self._verified: list[str] = []  # mount points the last write verified (for j)
+        self._cancel = threading.Event()  # set when the screen goes: parallel writes stop
 
     def compose_form(self) -> ComposeResult:
         yield Static("", id="package", markup=False)
@@ -381,7 +383,11 @@ class WriteScreen(StepScreen):
             replace=replace,
             progress=lambda mp, p: self.post_message(StickProgress(mp, p.phase, p.done, p.total)),
             done=lambda result: self.post_message(StickDone(result)),
+            cancel=self._cancel,
         )
+
+    def on_unmount(self) -> None:
+        self._cancel.set()  # e.g. the app quits mid-write: each stick's temp file is removed
 
     def on_stick_progress(self, message: StickProgress) -> None:
         if message.mountpoint not in self._batch:
