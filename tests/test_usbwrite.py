@@ -566,3 +566,17 @@ def test_cancelling_write_to_sticks_leaves_no_temp_on_any_stick(tmp_path):
     assert not any(r.ok for r in results)
     assert all("cancelled" in r.error for r in results)
     assert os.listdir(one) == os.listdir(two) == []
+
+
+def test_a_bug_in_one_stick_s_write_lets_the_others_finish_then_is_raised(tmp_path):
+    pkg = make_package(tmp_path / "a.ppkg", MB)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+
+    def progress(mp: str, p: Progress) -> None:
+        if mp == str(one):
+            raise ZeroDivisionError("a bug in a callback")
+
+    with pytest.raises(ZeroDivisionError):
+        usbwrite.write_to_sticks(pkg, [one, two], force=True, progress=progress)
+    assert os.listdir(one) == [] and (two / "a.ppkg").read_bytes() == pkg.read_bytes()

@@ -565,15 +565,21 @@ def write_to_sticks(
 
     workers = max(1, min(jobs or len(todo) or 1, len(todo) or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stick")
+    bug: Exception | None = None
     try:
         futures = {i: pool.submit(run, i) for i in todo}
         for i, future in futures.items():
-            results[i] = future.result()
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # a bug, not a stick's failure: the others still finish
+                bug = bug or exc
     except BaseException:
         cancel.set()  # every write stops at its next chunk and removes its temporary file
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    if bug is not None:
+        raise bug
     return [results[i] for i in range(len(names))]
 
 

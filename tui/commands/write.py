@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -66,6 +67,10 @@ class _ProgressLine:
         if not self.tty:
             return
         line = "  ".join(f"{mp}: {state}" for mp, state in self.state.items())
+        width = shutil.get_terminal_size().columns - 1  # a wrapped line would not be redrawn
+        if len(line) > width:
+            line = "  ".join(f"…{mp[-12:]}: {state}" for mp, state in self.state.items())
+            line = line[:width]
         if line != self.last:
             pad = " " * max(0, len(self.last) - len(line))
             self.last = line
