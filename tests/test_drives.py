@@ -312,14 +312,17 @@ def test_this_machine_probe_never_offers_the_system_disk():
 
 
 @pytest.mark.skipif(mounts.loop_missing() is not None, reason=mounts.loop_missing() or "")
-def test_this_machine_probe_never_offers_a_mounted_loop_image(tmp_path):
-    """A real ext4 image on a loop device: present in psutil, never offered as a stick."""
+def test_this_machine_probe_offers_a_mounted_loop_image_only_among_all_drives(tmp_path):
+    """A real ext4 image on a loop device: present in psutil, never offered as a stick, but
+    choosable behind "all drives" like any other mounted filesystem that is not the system's."""
     import psutil
 
     image = mounts.make_ext4(tmp_path / "disk.img", 8)
     with mounts.mount_ext4(image, tmp_path / "mnt") as mnt:
         assert any(p.mountpoint == str(mnt) for p in psutil.disk_partitions())
-        assert all(d.mountpoint != str(mnt) for d in drives.find_drives(show_all=True))
+        assert all(d.mountpoint != str(mnt) for d in drives.find_drives(show_all=False))
+        assert any(d.mountpoint == str(mnt) for d in drives.find_drives(show_all=True))
+        assert all(d.mountpoint != "/" for d in drives.find_drives(show_all=True))
 
 
 # --- the watcher ----------------------------------------------------------------------------
