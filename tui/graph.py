@@ -290,8 +290,12 @@ def connect(
     cancel: CancelToken,
     deadline: float | None = None,
     sleep: Callable[[float], object] | None = None,
+    sign_in_options: dict[str, Any] | None = None,
 ) -> GraphClient:
-    """Sign in (device code) for these Graph permissions and return a client; close it after."""
+    """Sign in for these Graph permissions and return a client; close it after.
+
+    ``sign_in_options`` go to ``tui.signin.sign_in``: ``method="browser"`` (and a test's
+    ``open_browser``) for the browser sign-in; the device code otherwise."""
     root = graph_root(config.authority, graph_url)
     session = open_session(config)
     try:
@@ -302,6 +306,7 @@ def connect(
             cancel=cancel,
             deadline=deadline,
             session=session,
+            **(sign_in_options or {}),
         )
     except BaseException:
         session.close()
