@@ -127,11 +127,15 @@ async def test_a_missing_ca_bundle_and_a_bad_address_are_refused_and_esc_puts_ba
 
 
 def test_each_cloud_signs_in_at_its_own_hosts():
-    us = Connection(cloud=Cloud.USGOV, tenant="contoso.onmicrosoft.us", proxy="http://p:3128")
+    us = Project(
+        connection=Connection(
+            cloud=Cloud.USGOV, tenant="contoso.onmicrosoft.us", proxy="http://p:3128"
+        )
+    )
     config = connection.sign_in_config(us)
     assert config.authority == "https://login.microsoftonline.us/contoso.onmicrosoft.us"
     assert config.proxy == "http://p:3128" and config.ca_bundle is None
-    china = connection.graph_config(Connection(cloud=Cloud.CHINA))
+    china = connection.graph_config(Project(connection=Connection(cloud=Cloud.CHINA)))
     assert china.authority == "https://login.chinacloudapi.cn/organizations"
     from tui.graph import GRAPH_CLIENT_ID, graph_root
 
@@ -141,6 +145,10 @@ def test_each_cloud_signs_in_at_its_own_hosts():
     assert connection.graph_url(Connection(graph_url=" https://dod-graph.microsoft.us ")) == (
         "https://dod-graph.microsoft.us"
     )
+    # A project from before the connection signs in at its package authority's login host.
+    old = Project()
+    old.entra.authority = "https://login.microsoftonline.us/common"
+    assert connection.project_authority(old) == "https://login.microsoftonline.us/organizations"
 
 
 def scripted_browser(ca_bundle):

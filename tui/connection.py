@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tui.model import Cloud, Connection
+from tui.model import Cloud, Connection, Project
 from tui.signin import CLOUD_HOSTS, DEFAULT_CLIENT_ID, SignInConfig
 
 CLOUD_NAMES = {
@@ -41,21 +41,43 @@ def authority(conn: Connection) -> str:
     return f"{login_base(conn)}/{conn.tenant.strip() or 'organizations'}"
 
 
-def sign_in_config(conn: Connection, client_id: str = DEFAULT_CLIENT_ID) -> SignInConfig:
+def customised(conn: Connection) -> bool:
+    """Whether the connection names a cloud, tenant or login address of its own."""
+    default = Connection()
+    return (conn.cloud, conn.tenant.strip(), conn.login_url.strip()) != (
+        default.cloud,
+        default.tenant,
+        default.login_url,
+    )
+
+
+def project_authority(project: Project) -> str:
+    """Where this project signs in: its connection; for a project from before the
+    connection (or imported), the login host of its package's Entra authority."""
+    conn = project.connection
+    if not customised(conn):
+        host = urlsplit(project.entra.authority or "").netloc
+        if host:
+            return f"https://{host}/{conn.tenant.strip() or 'organizations'}"
+    return authority(conn)
+
+
+def sign_in_config(project: Project, client_id: str = DEFAULT_CLIENT_ID) -> SignInConfig:
     """Where and how to sign in for the bulk token (Windows Configuration Designer's client)."""
+    conn = project.connection
     return SignInConfig(
-        authority=authority(conn),
+        authority=project_authority(project),
         client_id=client_id,
         proxy=conn.proxy.strip() or None,
         ca_bundle=conn.ca_bundle.strip() or None,
     )
 
 
-def graph_config(conn: Connection) -> SignInConfig:
+def graph_config(project: Project) -> SignInConfig:
     """The same connection for Microsoft Graph (the Graph Command Line Tools client)."""
     from tui.graph import GRAPH_CLIENT_ID
 
-    return sign_in_config(conn, GRAPH_CLIENT_ID)
+    return sign_in_config(project, GRAPH_CLIENT_ID)
 
 
 def graph_url(conn: Connection) -> str | None:
@@ -63,10 +85,11 @@ def graph_url(conn: Connection) -> str | None:
     return conn.graph_url.strip() or None
 
 
-def describe(conn: Connection) -> str:
+def describe(project: Project) -> str:
     """One line for the accounts step: where the sign-ins go."""
+    conn = project.connection
     extra = [f"proxy {conn.proxy}"] if conn.proxy.strip() else []
     extra += [f"CA bundle {conn.ca_bundle}"] if conn.ca_bundle.strip() else []
     where = CLOUD_NAMES[Cloud(conn.cloud)] if not conn.login_url.strip() else login_base(conn)
-    text = f"Tenant connection: {authority(conn)} ({where})"
+    text = f"Tenant connection: {project_authority(project)} ({where})"
     return text + (", " + ", ".join(extra) if extra else "") + "."

@@ -342,7 +342,7 @@ class AccountsScreen(StepScreen):
             )
         from tui.connection import describe
 
-        self.query_one("#connection-status", Static).update(describe(p.connection))
+        self.query_one("#connection-status", Static).update(describe(p))
         self._show_token()
         self.refresh_bindings()
 
@@ -469,7 +469,7 @@ class AccountsScreen(StepScreen):
         app = self.app
         options = {**app.token_options, "method": method}  # type: ignore[attr-defined]
         return fetch_bulk_token(
-            app.identity or sign_in_config(self.project.connection),  # type: ignore[attr-defined]
+            app.identity or sign_in_config(self.project),  # type: ignore[attr-defined]
             expires,
             on_event=lambda event: self.post_message(TokenEvent(event)),
             cancel=cancel,

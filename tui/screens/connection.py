@@ -14,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from tui.connection import BULK_TOKEN_NOTES, CLOUD_NAMES, authority
+from tui.connection import BULK_TOKEN_NOTES, CLOUD_NAMES, project_authority
 from tui.model import Cloud
 from tui.widgets.field import ChoiceField, Edited, Field
 
@@ -107,7 +107,9 @@ class ConnectionDialog(ModalScreen[bool]):
         self.query_one("#conn-note", Static).update(
             BULK_TOKEN_NOTES.get(Cloud(self.conn.cloud), "")
         )
-        self.query_one("#conn-authority", Static).update(f"Signs in at {authority(self.conn)}")
+        self.query_one("#conn-authority", Static).update(
+            f"Signs in at {project_authority(self.project)}"
+        )
 
     def problems(self) -> list:
         from tui.rules import validate

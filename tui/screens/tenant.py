@@ -303,8 +303,8 @@ class GraphScreen(Screen):
     def _worker(self, cancel: CancelToken) -> Any:
         from tui.connection import graph_config
 
-        conn = self.app.project.connection  # type: ignore[attr-defined]
-        config = self.app.graph_identity or graph_config(conn)  # type: ignore[attr-defined]
+        project = self.app.project  # type: ignore[attr-defined]
+        config = self.app.graph_identity or graph_config(project)  # type: ignore[attr-defined]
         return self.call_graph(config, lambda e: self.post_message(GraphEvent(e)), cancel)
 
     def graph_options(self) -> dict[str, Any]:
