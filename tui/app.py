@@ -199,6 +199,10 @@ class BulkEnrollApp(App[None]):
             remember(self.config_dir, path)
         log.info("Opened the project %s", path)
         self._check_built_package()
+        from tui.tokens import soon_warning
+
+        if (warning := soon_warning(project, self.today)) is not None:
+            self.notify(warning, severity="warning", timeout=10)
 
     def import_customizations(self, path: Path) -> None:
         from tui.customizations import load_customizations
@@ -528,8 +532,9 @@ def create_app(
     )
 
 
-def run_app() -> int:
+def run_app(open_path: Path | None = None) -> int:
+    """The app; with ``open_path``, that project is opened at once (``bulk-enroll FILE``)."""
     from tui.logfile import default_log_file
 
-    create_app(log_file=default_log_file()).run()
+    create_app(log_file=default_log_file(), open_path=open_path).run()
     return 0
