@@ -151,6 +151,37 @@ def test_each_cloud_signs_in_at_its_own_hosts():
     assert connection.project_authority(old) == "https://login.microsoftonline.us/organizations"
 
 
+def test_a_proxy_password_is_never_shown():
+    project = Project(connection=Connection(proxy="http://tech:S3cret-pw@proxy.corp:3128"))
+    line = connection.describe(project)
+    assert "S3cret-pw" not in line and "proxy http://…@proxy.corp:3128" in line
+    assert connection.sign_in_config(project).proxy == "http://tech:S3cret-pw@proxy.corp:3128"
+
+
+async def test_next_with_a_bad_connection_opens_the_dialog_at_the_problem(tmp_path, untrusted_env):
+    project = Project(folder=str(tmp_path / "fleet"))
+    project.package.name = "Fleet"
+    project.device.name = "FLEET-%SERIAL%"
+    project.join = JoinKind.ENTRA
+    project.entra.expires = TODAY + timedelta(days=100)
+    project.local_users = [LocalUser(name="itadmin", password="Adm1n-Passw0rd")]
+    project.connection = Connection(ca_bundle=str(tmp_path / "gone.pem"))
+    path = tmp_path / "fleet" / "Fleet.bulkenroll.toml"
+    path.parent.mkdir()
+    save_project(project, path)
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, open_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, on(app, "ProjectScreen"))
+        app.goto_step("accounts")
+        await wait_for(pilot, on(app, "AccountsScreen"))
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "ConnectionDialog"))
+        await set_field(pilot, "conn-ca", "")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "AccountsScreen"))
+        assert app.project.connection == Connection()
+
+
 def scripted_browser(ca_bundle):
     """A browser that signs in at once: it fetches the sign-in page and posts its form back."""
     opened: list[str] = []

@@ -85,10 +85,19 @@ def graph_url(conn: Connection) -> str | None:
     return conn.graph_url.strip() or None
 
 
+def shown_proxy(proxy: str) -> str:
+    """The proxy address without a user name and password in it (those are secrets)."""
+    parts = urlsplit(proxy.strip())
+    if parts.username or parts.password:
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return f"{parts.scheme}://…@{host}"
+    return proxy.strip()
+
+
 def describe(project: Project) -> str:
-    """One line for the accounts step: where the sign-ins go."""
+    """One line for the accounts step: where the sign-ins go (never a proxy password)."""
     conn = project.connection
-    extra = [f"proxy {conn.proxy}"] if conn.proxy.strip() else []
+    extra = [f"proxy {shown_proxy(conn.proxy)}"] if conn.proxy.strip() else []
     extra += [f"CA bundle {conn.ca_bundle}"] if conn.ca_bundle.strip() else []
     where = CLOUD_NAMES[Cloud(conn.cloud)] if not conn.login_url.strip() else login_base(conn)
     text = f"Tenant connection: {project_authority(project)} ({where})"
