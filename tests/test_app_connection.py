@@ -239,3 +239,32 @@ async def test_the_tenant_check_uses_the_project_connection_and_the_browser(
             assert graph.identity.calls_to("/contoso.example/oauth2/v2.0/authorize")
             assert not graph.identity.calls_to("/devicecode")
             assert app.tenant_checks
+
+
+async def test_the_enrollment_verification_uses_the_project_connection(tmp_path, untrusted_env):
+    from fakes.graph import project_for
+
+    with fake_graph(tmp_path) as graph:
+        project = project_for(graph.tenant, expires=TODAY + timedelta(days=100))
+        project.folder = str(tmp_path / "fleet")
+        project.connection = Connection(
+            tenant="contoso.example",
+            login_url=graph.identity.base_url,
+            graph_url=graph.graph_url,
+            ca_bundle=str(graph.ca_bundle),
+        )
+        path = tmp_path / "fleet" / "Fleet.bulkenroll.toml"
+        path.parent.mkdir()
+        save_project(project, path)
+        app = create_app(config_dir=tmp_path / "config", today=TODAY, open_path=path)
+        app.browser_sign_in = False  # the device code, as over SSH
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, on(app, "ProjectScreen"))
+            app.goto_step("next")
+            await wait_for(pilot, on(app, "NextStepsScreen"))
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, on(app, "EnrollmentScreen"))
+            await wait_for(pilot, lambda: "Done:" in flat_text(app))
+            summary = str(app.screen.query_one("#enroll-summary", Static).content)
+            assert f"Package user: {graph.tenant.package_upn}" in summary
+            assert graph.identity.calls_to("/contoso.example/oauth2/v2.0/devicecode")
