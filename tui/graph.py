@@ -67,7 +67,8 @@ def graph_root(authority: str, override: str | None = None) -> str:
     except KeyError:
         raise UserError(
             f"Authority {authority!r}: no known Microsoft Graph host for login host "
-            f"{host or '(none)'}; give the Graph address with --graph-url."
+            f"{host or '(none)'}; give the Graph address (--graph-url, or the tenant "
+            "connection's Microsoft Graph address in the app)."
         ) from None
 
 
