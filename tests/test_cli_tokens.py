@@ -99,3 +99,12 @@ def test_a_project_file_argument_opens_the_app_and_commands_still_work(
     assert cli.main(["tokens", "--json"]) == 0  # a command name is still a command
     assert json.loads(capsys.readouterr().out) == {"tokens": []}
     assert opened == [path]
+
+
+def test_the_usage_names_the_project_file_and_the_commands_keep_theirs(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "[PROJECT_FILE | COMMAND ...]" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["tokens", "--help"])
+    assert capsys.readouterr().out.startswith("usage: bulk-enroll tokens [-h] [--json]")

@@ -27,7 +27,6 @@ def _command_modules():
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = argparse.ArgumentParser(
         prog="bulk-enroll",
-        usage="%(prog)s [-h] [--version] [--log-file] [PROJECT_FILE | COMMAND ...]",
         description="Prepare Windows bulk-enrollment provisioning packages (.ppkg). "
         "Without a subcommand, opens the terminal app; with a project file, opens that project "
         "in it.",
@@ -39,6 +38,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         help="print where the app's log file is (for support; secrets are left out) and exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Set after the subparsers exist: their own usage lines are derived from the parser's.
+    parser.usage = "%(prog)s [-h] [--version] [--log-file] [PROJECT_FILE | COMMAND ...]"
     handlers = {}
     for module in _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
