@@ -57,7 +57,8 @@ async def to_accounts(pilot, folder) -> None:
 
 
 async def open_connection(pilot) -> None:
-    assert "^k Connection" in screen_text(pilot.app)
+    footer = screen_text(pilot.app).splitlines()[-1]  # at 80 columns, every key in full
+    assert "^k Tenant" in footer and "^t Get bulk token" in footer
     await pilot.press("ctrl+k")
     await wait_for(pilot, on(pilot.app, "ConnectionDialog"))
 

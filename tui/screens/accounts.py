@@ -144,7 +144,7 @@ class AccountsScreen(StepScreen):
     STEP = "accounts"
     FIELDS = ("entra", "connection", "domain", "local_users")
     BINDINGS = [
-        Binding("ctrl+k", "connection", "Connection"),
+        Binding("ctrl+k", "connection", "Tenant"),
         Binding("ctrl+l", "check_tenant", "Check tenant"),
         Binding("ctrl+t", "get_token", "Get bulk token"),
         Binding("ctrl+g", "cancel_token", "Cancel sign-in"),
