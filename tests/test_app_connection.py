@@ -269,3 +269,43 @@ async def test_the_enrollment_verification_uses_the_project_connection(tmp_path,
             summary = str(app.screen.query_one("#enroll-summary", Static).content)
             assert f"Package user: {graph.tenant.package_upn}" in summary
             assert graph.identity.calls_to("/contoso.example/oauth2/v2.0/devicecode")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "sentence"),
+    [
+        ("tenant", "contoso/evil", "Tenant: give a tenant id, a domain"),
+        ("tenant", "", "Tenant: give a tenant id, a domain"),
+        ("login_url", "https://login.example/path", "Login address: must be empty or an https://"),
+        (
+            "graph_url",
+            "graph.microsoft.us",
+            "Microsoft Graph address: must be empty or an https://",
+        ),
+        ("proxy", "proxy:3128", "Proxy: must be empty or an http:// or https:// address"),
+        ("ca_bundle", "/nonexistent/ca.pem", "CA bundle: /nonexistent/ca.pem is not an existing"),
+    ],
+)
+def test_each_connection_rule_is_one_sentence(field, value, sentence):
+    project = Project()
+    setattr(project.connection, field, value)
+    found = rules.validate(project, today=TODAY, for_build=False)
+    problems = [p for p in found if p.field.startswith("connection.")]
+    assert [p.field for p in problems] == [f"connection.{field}"]
+    assert problems[0].message.startswith(sentence) and problems[0].message.endswith(".")
+
+
+def test_a_good_connection_has_no_problem(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    project = Project()
+    project.connection = Connection(
+        cloud=Cloud.USGOV,
+        tenant="contoso.onmicrosoft.us",
+        login_url="https://login.microsoftonline.us",
+        graph_url="https://dod-graph.microsoft.us",
+        proxy="http://proxy.corp:3128",
+        ca_bundle=str(ca),
+    )
+    found = rules.validate(project, today=TODAY, for_build=False)
+    assert [p for p in found if p.field.startswith("connection.")] == []
