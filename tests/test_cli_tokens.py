@@ -108,3 +108,42 @@ def test_the_usage_names_the_project_file_and_the_commands_keep_theirs(capsys):
     with pytest.raises(SystemExit):
         cli.main(["tokens", "--help"])
     assert capsys.readouterr().out.startswith("usage: bulk-enroll tokens [-h] [--json]")
+
+
+def test_token_signs_in_with_the_project_connection(tmp_path):
+    """``bulk-enroll token --project`` without --authority or --ca-bundle and with no CA in
+    the environment: the project's [connection] says where, and which CA to trust."""
+    from fakes.identity import FakeIdentityServer
+
+    from tui.model import Connection
+    from tui.projectfile import load_project
+
+    with FakeIdentityServer(tmp_path) as server:
+        server.approve_after(0)
+        server.poll_script = [None]
+        project = Project()
+        project.package.name = "Kiosks"
+        project.connection = Connection(
+            tenant="contoso.example", login_url=server.base_url, ca_bundle=str(server.ca_bundle)
+        )
+        path = tmp_path / "kiosks.bulkenroll.toml"
+        save_project(project, path)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+            and not k.lower().endswith("_proxy")
+        }
+        expires = (date.today() + timedelta(days=30)).isoformat()
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", "token", "--expires", expires, "--project", str(path)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert server.calls_to("/contoso.example/oauth2/v2.0/devicecode")
+        assert load_project(path).entra.bprt == server.bprt
+        assert server.bprt not in done.stdout + done.stderr
