@@ -268,3 +268,41 @@ def test_unreadable_package_user_groups_are_not_checked(graph, tmp_path):
     checks = {c["name"]: c["status"] for c in json.loads(proc.stdout)["checks"]}
     assert checks["Package user in MDM user scope"] == "not-checked"
     assert checks["Conditional Access on the package user"] in ("pass", "warn")
+
+
+def test_check_and_verify_sign_in_with_the_project_connection(tmp_path):
+    """No --authority, --graph-url or REQUESTS_CA_BUNDLE: the project's [connection] says
+    where to sign in (a tenant of its own), which Graph to read and which CA to trust."""
+    import os
+    import sys
+
+    from tui.model import Connection
+
+    with fake_graph(tmp_path) as graph:
+        project = project_for(graph.tenant, expires=date.today() + timedelta(days=90))
+        project.connection = Connection(
+            tenant="contoso.example",
+            login_url=graph.identity.base_url,
+            graph_url=graph.graph_url,
+            ca_bundle=str(graph.ca_bundle),
+        )
+        path = tmp_path / "fleet.bulkenroll.toml"
+        save_project(project, path)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+            and not k.lower().endswith("_proxy")
+        }
+        for command in ("check", "verify"):
+            proc = subprocess.run(
+                [sys.executable, "-m", "tui", command, "--project", str(path), "--json"],
+                cwd=Path(__file__).resolve().parent.parent,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert proc.returncode in (0, 1), proc.stderr
+            assert json.loads(proc.stdout)["checks"], command
+        assert len(graph.identity.calls_to("/contoso.example/oauth2/v2.0/devicecode")) == 2

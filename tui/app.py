@@ -127,7 +127,9 @@ class BulkEnrollApp(App[None]):
         self.config_dir = config_dir or default_config_dir()
         self.today = today or date.today()
         self.drive_source = drive_source
-        self.identity = identity  # a tui.signin.SignInConfig; None: Microsoft's cloud
+        # A tui.signin.SignInConfig replacing the project's tenant connection (tests);
+        # None: tui.connection.sign_in_config(project), as the technician set it (Ctrl+K).
+        self.identity = identity
         self.token_options = token_options or {}  # extra fetch_bulk_token arguments
         # Microsoft Graph checks: a SignInConfig (None: tui.graph.graph_sign_in_config()),
         # extra run_readiness/verify_enrollment arguments, the last readiness results.
@@ -199,6 +201,10 @@ class BulkEnrollApp(App[None]):
             remember(self.config_dir, path)
         log.info("Opened the project %s", path)
         self._check_built_package()
+        from tui.tokens import soon_warning
+
+        if (warning := soon_warning(project, self.today)) is not None:
+            self.notify(warning, severity="warning", timeout=10)
 
     def import_customizations(self, path: Path) -> None:
         from tui.customizations import load_customizations
@@ -511,8 +517,9 @@ def create_app(
     """The app, with what tests replace: config folder, date, drives, identity service.
 
     ``drive_source(show_all)`` lists the drives (default: this machine's); ``identity``
-    is a ``tui.signin.SignInConfig``; ``token_options`` go to ``fetch_bulk_token`` (an
-    ``open_browser`` among them also offers the browser sign-in);
+    is a ``tui.signin.SignInConfig`` used instead of the project's tenant connection;
+    ``token_options`` go to ``fetch_bulk_token`` (an ``open_browser`` among them also offers
+    the browser sign-in, for the Graph checks too);
     ``graph_identity``/``graph_options`` likewise for the Microsoft Graph checks.
     """
     return BulkEnrollApp(
@@ -528,8 +535,9 @@ def create_app(
     )
 
 
-def run_app() -> int:
+def run_app(open_path: Path | None = None) -> int:
+    """The app; with ``open_path``, that project is opened at once (``bulk-enroll FILE``)."""
     from tui.logfile import default_log_file
 
-    create_app(log_file=default_log_file()).run()
+    create_app(log_file=default_log_file(), open_path=open_path).run()
     return 0

@@ -8,6 +8,7 @@ import pkgutil
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import tui.commands
@@ -27,7 +28,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = argparse.ArgumentParser(
         prog="bulk-enroll",
         description="Prepare Windows bulk-enrollment provisioning packages (.ppkg). "
-        "Without a subcommand, opens the terminal app.",
+        "Without a subcommand, opens the terminal app; with a project file, opens that project "
+        "in it.",
     )
     parser.add_argument("--version", action="version", version=f"bulk-enroll {__version__}")
     parser.add_argument(
@@ -36,6 +38,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         help="print where the app's log file is (for support; secrets are left out) and exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Set after the subparsers exist: their own usage lines are derived from the parser's.
+    parser.usage = "%(prog)s [-h] [--version] [--log-file] [PROJECT_FILE | COMMAND ...]"
     handlers = {}
     for module in _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -62,8 +66,37 @@ def table(rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def project_to_open(argv: Sequence[str], commands: Sequence[str]) -> Path | None:
+    """``bulk-enroll PROJECT_FILE``: the path when the only argument is not a command or an
+    option; a UserError (one sentence) when that file cannot be read."""
+    if len(argv) != 1 or argv[0].startswith("-") or argv[0] in commands:
+        return None
+    path = Path(argv[0])
+    if not path.is_file():
+        raise UserError(
+            f"{argv[0]} is neither a command nor an existing project file "
+            "(bulk-enroll --help lists the commands)."
+        )
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UserError(f"The project file {path} cannot be read: {exc.strerror}.") from None
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        open_path = project_to_open(argv, list(handlers))
+    except UserError as exc:
+        print(f"bulk-enroll: {exc}", file=sys.stderr)
+        return 2
+    if open_path is not None:
+        from tui.app import run_app
+
+        return run_app(open_path=open_path)
     args = parser.parse_args(argv)
     if args.log_file:
         from tui.logfile import default_log_file

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote
 
 from tui.errors import UserError
@@ -217,6 +218,7 @@ def verify_enrollment(
     graph_url: str | None = None,
     deadline: float | None = None,
     sleep: Callable[[float], object] | None = None,
+    sign_in_options: dict[str, Any] | None = None,
 ) -> EnrollmentReport:
     """Sign in for the read-only verification permissions, then check the project's devices.
 
@@ -232,6 +234,7 @@ def verify_enrollment(
         cancel=cancel,
         deadline=deadline,
         sleep=sleep,
+        sign_in_options=sign_in_options,
     ) as graph:
         return read_enrollment(graph, project, today=today, on_event=on_event)
 

@@ -67,7 +67,8 @@ def graph_root(authority: str, override: str | None = None) -> str:
     except KeyError:
         raise UserError(
             f"Authority {authority!r}: no known Microsoft Graph host for login host "
-            f"{host or '(none)'}; give the Graph address with --graph-url."
+            f"{host or '(none)'}; give the Graph address (--graph-url, or the tenant "
+            "connection's Microsoft Graph address in the app)."
         ) from None
 
 
@@ -290,8 +291,12 @@ def connect(
     cancel: CancelToken,
     deadline: float | None = None,
     sleep: Callable[[float], object] | None = None,
+    sign_in_options: dict[str, Any] | None = None,
 ) -> GraphClient:
-    """Sign in (device code) for these Graph permissions and return a client; close it after."""
+    """Sign in for these Graph permissions and return a client; close it after.
+
+    ``sign_in_options`` go to ``tui.signin.sign_in``: ``method="browser"`` (and a test's
+    ``open_browser``) for the browser sign-in; the device code otherwise."""
     root = graph_root(config.authority, graph_url)
     session = open_session(config)
     try:
@@ -302,6 +307,7 @@ def connect(
             cancel=cancel,
             deadline=deadline,
             session=session,
+            **(sign_in_options or {}),
         )
     except BaseException:
         session.close()

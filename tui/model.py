@@ -40,6 +40,14 @@ class JoinKind(StrEnum):
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 
 
+class Cloud(StrEnum):
+    """The Microsoft cloud the tenant lives in (its login and Graph hosts)."""
+
+    GLOBAL = "global"
+    USGOV = "usgov"
+    CHINA = "china"
+
+
 def new_package_id() -> str:
     """A package id as WCD writes it: lower-case GUID in braces."""
     return "{" + str(uuid.uuid4()) + "}"
@@ -80,6 +88,19 @@ class EntraJoin:
     package_user: str = ""  # package_<pid>@<domain>, where known
     token_package_id: str = ""  # the pid sent to bulkaadjtoken/begin
     revoked: date | None = None  # the day its package user was deleted (bulk-enroll revoke)
+
+
+@dataclass(slots=True)
+class Connection:
+    """How this computer reaches the tenant: for the bulk token and the Graph checks alike.
+    Not a setting of the package (``tui.connection`` turns it into sign-in settings)."""
+
+    cloud: Cloud = Cloud.GLOBAL
+    tenant: str = "organizations"  # a tenant id or domain, or organizations
+    login_url: str = ""  # https://host[:port] instead of the cloud's login host
+    graph_url: str = ""  # https://host instead of the cloud's Graph host
+    proxy: str = ""  # http(s)://host:port; empty: HTTPS_PROXY applies
+    ca_bundle: str = ""  # a PEM file; empty: REQUESTS_CA_BUNDLE / SSL_CERT_FILE / built-in
 
 
 @dataclass(slots=True)
@@ -133,6 +154,7 @@ class Project:
     wifi: Wifi | None = None  # None: wired at first boot
     join: JoinKind = JoinKind.ENTRA
     entra: EntraJoin = field(default_factory=EntraJoin)
+    connection: Connection = field(default_factory=Connection)
     domain: DomainJoin = field(default_factory=DomainJoin)
     local_users: list[LocalUser] = field(default_factory=list)
     applications: list[Application] = field(default_factory=list)

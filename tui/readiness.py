@@ -7,6 +7,7 @@ the calls. Anything the signed-in account may not read is "not checked", never "
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from tui.checks import (  # noqa: F401 (re-exported: the callers' import path)
     LABELS,
@@ -277,6 +278,7 @@ def run_readiness(
     graph_url: str | None = None,
     deadline: float | None = None,
     sleep: Callable[[float], object] | None = None,
+    sign_in_options: dict[str, Any] | None = None,
     project: Project | None = None,
 ) -> list[Check]:
     """Sign in for the read-only readiness permissions, then check the tenant.
@@ -299,6 +301,7 @@ def run_readiness(
         cancel=cancel,
         deadline=deadline,
         sleep=sleep,
+        sign_in_options=sign_in_options,
     ) as graph:
         return read_readiness(
             graph, on_event=on_event, package_user=package_user, login_base=config.login_base

@@ -77,6 +77,11 @@ _LABELS = {
     "entra.authority": "Entra authority",
     "entra.bprt": "Bulk token",
     "entra.expires": "Bulk token expiry",
+    "connection.tenant": "Tenant",
+    "connection.login_url": "Login address",
+    "connection.graph_url": "Microsoft Graph address",
+    "connection.proxy": "Proxy",
+    "connection.ca_bundle": "CA bundle",
     "domain.domain": "Domain",
     "domain.account": "Domain join account",
     "domain.password": "Domain join password",
@@ -272,6 +277,42 @@ def _authority(value: str) -> str | None:
     return None
 
 
+def _tenant(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", value.strip()):
+        return "give a tenant id, a domain like contoso.onmicrosoft.com, or organizations."
+    return None
+
+
+def _https_host(value: str, example: str) -> str | None:
+    if value.strip() and not re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d+)?/?", value.strip()):
+        return f"must be empty or an https:// address without a path, e.g. {example}."
+    return None
+
+
+def _proxy(value: str) -> str | None:
+    if value.strip() and not re.fullmatch(r"https?://\S+", value.strip()):
+        return "must be empty or an http:// or https:// address, e.g. http://proxy:3128."
+    return None
+
+
+def _ca_bundle(value: str) -> str | None:
+    path = value.strip()
+    if path and not os.path.isfile(os.path.expanduser(path)):
+        return f"{path} is not an existing file: give a PEM file of CA certificates."
+    return None
+
+
+def _connection_rules(conn) -> Iterator[Rule]:
+    yield "connection.tenant", lambda: _tenant(conn.tenant)
+    yield (
+        "connection.login_url",
+        lambda: _https_host(conn.login_url, "https://login.microsoftonline.us"),
+    )
+    yield "connection.graph_url", lambda: _https_host(conn.graph_url, "https://graph.microsoft.us")
+    yield "connection.proxy", lambda: _proxy(conn.proxy)
+    yield "connection.ca_bundle", lambda: _ca_bundle(conn.ca_bundle)
+
+
 def _expires(value: date | None, today: date) -> str | None:
     if value is None:
         return None
@@ -437,6 +478,7 @@ def _rules(project: Project, *, today: date, for_build: bool) -> Iterator[Rule]:
         yield "entra.authority", lambda: _authority(entra.authority)
         yield "entra.bprt", lambda: _bprt(entra, for_build=for_build)
         yield "entra.expires", lambda: _expires(entra.expires, today)
+        yield from _connection_rules(project.connection)
     if project.join == JoinKind.ACTIVE_DIRECTORY:
         dom = project.domain
         yield "domain.domain", lambda: _domain(dom.domain)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.errors import UserError
-from tui.model import Project
+from tui.model import Connection, Project
 from tui.projectfile import (
     PROJECT_SUFFIX,
     check_can_save,
@@ -136,6 +136,7 @@ def _settings_only(project: Project) -> Project:
     settings = copy.deepcopy(project)
     settings.wifi_aside = None
     settings.resume = None
+    settings.connection = Connection()  # how this computer signs in: not in the package
     return settings
 
 

@@ -51,13 +51,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_graph_arguments(parser)
 
 
-def sign_in_config(args: argparse.Namespace, project_authority: str | None = None):
+def sign_in_config(args: argparse.Namespace, project=None):
+    """The Graph sign-in: the options, else the project's tenant connection (tui.connection)."""
     from tui.graph import graph_sign_in_config
     from tui.signin import authority_for, check_timeout
 
-    authority = authority_for(args.authority, project_authority)
     check_timeout(args.timeout)
-    return graph_sign_in_config(authority, args.client_id)
+    if args.authority or project is None:
+        authority = authority_for(args.authority, None)
+    else:
+        from tui.connection import project_authority
+
+        authority = project_authority(project)
+    conn = project.connection if project is not None else None
+    return graph_sign_in_config(
+        authority,
+        args.client_id,
+        proxy=(conn.proxy.strip() if conn else "") or None,
+        ca_bundle=(conn.ca_bundle.strip() if conn else "") or None,
+    )
+
+
+def graph_url(args: argparse.Namespace, project=None) -> str | None:
+    """--graph-url, else the project connection's Graph address, else None (the cloud's)."""
+    from tui.connection import graph_url as connection_graph_url
+
+    if args.graph_url or project is None:
+        return args.graph_url
+    return connection_graph_url(project.connection)
 
 
 def print_progress(event: object) -> None:
@@ -85,10 +106,10 @@ def run(args: argparse.Namespace) -> int:
         from tui.projectfile import load_project
 
         project = load_project(args.project)
-    config = sign_in_config(args, project.entra.authority if project else None)
+    config = sign_in_config(args, project)
     checks = run_readiness(
         config,
-        graph_url=args.graph_url,
+        graph_url=graph_url(args, project),
         on_event=print_progress,
         cancel=CancelToken(),
         deadline=time.monotonic() + args.timeout,

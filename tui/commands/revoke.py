@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import date
 
-from tui.commands.check import add_graph_arguments, print_progress, sign_in_config
+from tui.commands.check import add_graph_arguments, graph_url, print_progress, sign_in_config
 
 NAME = "revoke"
 HELP = (
@@ -51,14 +51,14 @@ def run(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     check_not_revoked(project)
-    config = sign_in_config(args, project.entra.authority)
+    config = sign_in_config(args, project)
     check_can_save(args.project)  # the revocation must be recorded
     if not args.yes:
         confirm(project)
     result = revoke_package_user(
         config,
         project,
-        graph_url=args.graph_url,
+        graph_url=graph_url(args, project),
         on_event=print_progress,
         cancel=CancelToken(),
         deadline=time.monotonic() + args.timeout,

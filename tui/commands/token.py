@@ -111,12 +111,18 @@ def run(args: argparse.Namespace) -> int:
 
         project = load_project(args.project)
         check_can_save(args.project)  # the token (and its package user) must not be lost
-    project_authority = project.entra.authority if project else None
+    conn = project.connection if project else None
+    if args.authority or project is None:
+        authority = authority_for(args.authority, None)
+    else:
+        from tui.connection import project_authority
+
+        authority = project_authority(project)
     config = SignInConfig(
-        authority=authority_for(args.authority, project_authority),
+        authority=authority,
         client_id=args.client_id or DEFAULT_CLIENT_ID,
-        proxy=args.proxy,
-        ca_bundle=args.ca_bundle,
+        proxy=args.proxy or (conn.proxy.strip() if conn else "") or None,
+        ca_bundle=args.ca_bundle or (conn.ca_bundle.strip() if conn else "") or None,
     )
     token = fetch_bulk_token(
         config,

@@ -7,7 +7,7 @@ import json
 import time
 from datetime import date
 
-from tui.commands.check import add_graph_arguments, print_progress, sign_in_config
+from tui.commands.check import add_graph_arguments, graph_url, print_progress, sign_in_config
 
 NAME = "verify"
 HELP = "List the devices the project's package user joined to Entra ID and flag problems."
@@ -37,12 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from tui.signin import CancelToken
 
     project = load_project(args.project)
-    config = sign_in_config(args, project.entra.authority)
+    config = sign_in_config(args, project)
     report = verify_enrollment(
         config,
         project,
         today=date.today(),
-        graph_url=args.graph_url,
+        graph_url=graph_url(args, project),
         on_event=print_progress,
         cancel=CancelToken(),
         deadline=time.monotonic() + args.timeout,

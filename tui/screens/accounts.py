@@ -142,8 +142,9 @@ class UserTable(DataTable):
 
 class AccountsScreen(StepScreen):
     STEP = "accounts"
-    FIELDS = ("entra", "domain", "local_users")
+    FIELDS = ("entra", "connection", "domain", "local_users")
     BINDINGS = [
+        Binding("ctrl+k", "connection", "Tenant"),
         Binding("ctrl+l", "check_tenant", "Check tenant"),
         Binding("ctrl+t", "get_token", "Get bulk token"),
         Binding("ctrl+g", "cancel_token", "Cancel sign-in"),
@@ -182,6 +183,7 @@ class AccountsScreen(StepScreen):
                     apply=lambda v: setattr(self.app, "sign_in_method", v),
                     id="sign-in",
                 )
+            yield Static("", id="connection-status", classes="hint")
             yield Static("", id="token-status")
             yield ProgressPanel(id="token-progress")
         with Vertical(id="domain"):
@@ -304,7 +306,9 @@ class AccountsScreen(StepScreen):
         self.recheck()
 
     def focus_problem(self, field_id: str) -> None:
-        if field_id.startswith("local_users["):
+        if field_id.startswith("connection."):
+            self.action_connection()
+        elif field_id.startswith("local_users["):
             self.query_one(UserTable).focus()
         else:
             super().focus_problem(field_id)
@@ -336,6 +340,9 @@ class AccountsScreen(StepScreen):
                 "Recommended: Microsoft advises a local administrator whenever the package "
                 "joins a domain, so a failed join does not lock you out."
             )
+        from tui.connection import describe
+
+        self.query_one("#connection-status", Static).update(describe(p))
         self._show_token()
         self.refresh_bindings()
 
@@ -368,7 +375,7 @@ class AccountsScreen(StepScreen):
         return self._cancel is not None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("get_token", "check_tenant"):
+        if action in ("get_token", "check_tenant", "connection"):
             # Not while the user list has the focus: its keys need the footer's room at
             # 80 columns; Tab (or Shift+Tab) away and these are back.
             in_users = isinstance(self.focused, UserTable)
@@ -376,6 +383,13 @@ class AccountsScreen(StepScreen):
         if action == "cancel_token":
             return self.token_running
         return True
+
+    def action_connection(self) -> None:
+        from tui.screens.connection import ConnectionDialog
+
+        if self.token_running:
+            return
+        self.app.push_screen(ConnectionDialog(), lambda _done: self.recheck())
 
     def action_check_tenant(self) -> None:
         from tui.screens.tenant import TenantScreen
@@ -450,12 +464,12 @@ class AccountsScreen(StepScreen):
     @work(thread=True, exclusive=True, group="token", exit_on_error=False)
     def _token_worker(self, cancel, method: str, expires: date) -> object:
         from tui.bulktoken import fetch_bulk_token
-        from tui.signin import SignInConfig
+        from tui.connection import sign_in_config
 
         app = self.app
         options = {**app.token_options, "method": method}  # type: ignore[attr-defined]
         return fetch_bulk_token(
-            app.identity or SignInConfig(),  # type: ignore[attr-defined]
+            app.identity or sign_in_config(self.project),  # type: ignore[attr-defined]
             expires,
             on_event=lambda event: self.post_message(TokenEvent(event)),
             cancel=cancel,

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from tui.recent import load_recent
 from tui.session import drafts
+from tui.tokens import days_text, token_register
 
 INTRO = (
     "Prepare a provisioning package (.ppkg) that joins Windows devices to Entra ID "
@@ -33,7 +34,10 @@ class StartScreen(Screen):
         yield Static("bulk-enroll · Windows bulk enrollment packages", id="heading")
         with Vertical(id="form"):
             yield Static(INTRO, id="intro")
-            yield Static("Recent projects (Enter opens):", classes="section")
+            yield Static(
+                "Recent projects, the bulk token that runs out first at the top (Enter opens):",
+                classes="section",
+            )
             yield OptionList(id="recent")
             yield Static("", id="recent-empty")
         yield Footer()
@@ -49,10 +53,22 @@ class StartScreen(Screen):
             self.call_after_refresh(self.refresh_recent)
             return
         config_dir = self.app.config_dir  # type: ignore[attr-defined]
+        today = self.app.today  # type: ignore[attr-defined]
+        # Soonest to run out first (tui.tokens); a file that cannot be read keeps its place
+        # at the end, so opening it shows why.
+        register = token_register(config_dir, today)
+        listed = {e.project_file for e in register}
         recent = [
+            Option(
+                f"{e.project_file.name}  · {days_text(e)}  ({e.project_file.parent})",
+                id=str(e.project_file),
+            )
+            for e in register
+        ]
+        recent += [
             Option(f"{p.name}  ({p.parent})", id=str(p))
             for p in load_recent(config_dir)
-            if p.exists()
+            if p.exists() and p not in listed
         ]
         recent += [
             Option(f"{name or 'Unnamed project'}  (draft: step 1 not finished)", id=str(p))

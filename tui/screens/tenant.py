@@ -2,9 +2,11 @@
 
 ``TenantScreen`` runs ``tui.readiness.run_readiness`` before "Get bulk token";
 ``EnrollmentScreen`` runs ``tui.enrollment.verify_enrollment`` once devices were set up.
-Both sign in with a device code (shown while waiting), show each check as it is read, and
-cancel with Ctrl+G or Esc. The sign-in settings come from the app (``graph_identity``,
-``graph_options``), as the bulk token's do.
+Both sign in with a device code (shown while waiting) or, where the accounts step offers it
+and it is chosen there, a browser on this computer; they show each check as it is read, and
+cancel with Ctrl+G or Esc. The sign-in settings are the project's tenant connection
+(``tui.connection``), as the bulk token's are; tests replace them with the app's
+``graph_identity``/``graph_options``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from textual.worker import Worker, WorkerState
 from tui.enrollment import DEVICES, PACKAGE_USER, TOKEN, DeviceInfo, EnrollmentReport
 from tui.graph import Waiting
 from tui.readiness import CHECK_NAMES, Check, Checked, Checking, Status
-from tui.signin import CancelToken, SignedIn, SignInConfig, WaitingForSignIn
+from tui.signin import CancelToken, SignedIn, SignInConfig, WaitingForBrowser, WaitingForSignIn
 
 EventSink = Callable[[object], None]
 
@@ -46,6 +48,14 @@ def sign_in_text(user_code: str, verification_uri: str) -> str:
     return (
         f"On any device, open {verification_uri}\nand enter the code  {user_code}\n"
         "Sign in with an account that may read the tenant (Global Reader is enough). "
+        f"{CANCEL_HINT}"
+    )
+
+
+def browser_text(auth_uri: str) -> str:
+    return (
+        "Sign in in the browser opening on this computer, with an account that may read the "
+        f"tenant (Global Reader is enough); if none opens, open this address here:\n{auth_uri}\n"
         f"{CANCEL_HINT}"
     )
 
@@ -291,13 +301,29 @@ class GraphScreen(Screen):
 
     @work(thread=True, exclusive=True, group="graph", exit_on_error=False)
     def _worker(self, cancel: CancelToken) -> Any:
-        from tui.graph import graph_sign_in_config
+        from tui.connection import graph_config
 
-        config = self.app.graph_identity or graph_sign_in_config()  # type: ignore[attr-defined]
+        project = self.app.project  # type: ignore[attr-defined]
+        config = self.app.graph_identity or graph_config(project)  # type: ignore[attr-defined]
         return self.call_graph(config, lambda e: self.post_message(GraphEvent(e)), cancel)
 
     def graph_options(self) -> dict[str, Any]:
-        return dict(self.app.graph_options)  # type: ignore[attr-defined]
+        """run_readiness/verify_enrollment arguments: the connection's Graph address and the
+        sign-in method chosen on the accounts step (tests add their own)."""
+        from tui.connection import graph_url
+
+        app = self.app
+        options = dict(app.graph_options)  # type: ignore[attr-defined]
+        sign_in = dict(options.pop("sign_in_options", {}))
+        if app.browser_sign_in and app.sign_in_method == "browser":  # type: ignore[attr-defined]
+            sign_in.setdefault("method", "browser")
+            if "open_browser" in app.token_options:  # type: ignore[attr-defined]
+                sign_in.setdefault("open_browser", app.token_options["open_browser"])  # type: ignore[attr-defined]
+        if sign_in:
+            options["sign_in_options"] = sign_in
+        if (url := graph_url(app.project.connection)) is not None:  # type: ignore[attr-defined]
+            options.setdefault("graph_url", url)
+        return options
 
     def on_graph_event(self, message: GraphEvent) -> None:
         signin = self.query_one("#signin", Static)
@@ -306,6 +332,10 @@ class GraphScreen(Screen):
                 signin.update(sign_in_text(code, uri))
                 signin.add_class("-shown")
                 self._status("Waiting for the sign-in…")
+            case WaitingForBrowser(auth_uri=uri):
+                signin.update(browser_text(uri))
+                signin.add_class("-shown")
+                self._status("Waiting for the sign-in in the browser…")
             case SignedIn(username=user):
                 signin.remove_class("-shown")
                 self._status(f"Signed in as {user or 'you'}. Reading the tenant…")
