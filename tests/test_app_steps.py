@@ -86,11 +86,11 @@ async def test_esc_goes_back_without_losing_what_was_typed(app, tmp_path):
         assert "bad name!" in screen_text(app)
         await pilot.press("ctrl+u", *"FLEET-%RAND:4%", "ctrl+n")
         await wait_for(pilot, on(app, "NetworkScreen"))
-        await pilot.press("enter", "tab", *"Office", "tab", *"wifi-secret-key")
+        await pilot.press("home", "tab", *"Office", "tab", *"wifi-secret-key")
         await pilot.press("shift+tab", "shift+tab", "left", "enter")  # back to "cable"
         await pilot.press("escape", "ctrl+n")
         await wait_for(pilot, on(app, "NetworkScreen"))
-        await pilot.press("enter")  # Wi-Fi again: what was typed comes back
+        await pilot.press("home")  # Wi-Fi again: what was typed comes back
         assert app.project.wifi.ssid == "Office" and app.project.wifi.key == "wifi-secret-key"
         await pilot.press("right", "enter")  # open network: no key in the project
         assert app.project.wifi.security == "Open" and app.project.wifi.key == ""
@@ -108,7 +108,7 @@ async def test_secrets_are_drawn_only_when_revealed(app, tmp_path):
         await to_device_step(pilot, tmp_path / "p")
         await pilot.press("ctrl+n")
         await wait_for(pilot, on(app, "NetworkScreen"))
-        await pilot.press("enter", "tab", *"Office", "tab", *"hunter2hunter2")
+        await pilot.press("home", "tab", *"Office", "tab", *"hunter2hunter2")
         assert "hunter2" not in screen_text(app)
         assert "^r Reveal" in screen_text(app)  # the key is in the footer
         await pilot.press("ctrl+r")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
 
@@ -138,7 +139,69 @@ class SecretField(Field):
         self.input.password = not self.input.password
 
 
-class BoolField(Checkbox):
+class MarkedCheckbox(Checkbox):
+    """A checkbox whose state is in its text, ``[x]`` or ``[ ]``: Textual draws the same
+    box on and off and tells them apart by colour alone (unreadable with NO_COLOR)."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.styled("[x]" if self.value else "[ ]", "bold" if self.value else "")
+
+
+class MarkedRadioButton(RadioButton):
+    """A radio button showing ``(•)`` when chosen and ``( )`` when not."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.styled("(•)" if self.value else "( )", "bold" if self.value else "")
+
+
+class MarkedRadioSet(RadioSet):
+    """A radio set whose highlighted option is always the chosen one: it opens on the
+    chosen option (Textual's opens on the first) and the arrow keys choose as they move,
+    as radio buttons do on Windows; Home and End choose the first and the last."""
+
+    BINDINGS = [
+        Binding("home", "first_button", "First option", show=False),
+        Binding("end", "last_button", "Last option", show=False),
+    ]
+
+    _ready = False
+
+    def on_mount(self) -> None:
+        # Handlers run subclass first: RadioSet's own mount handler (which highlights the
+        # first option and records the chosen one) has yet to run.
+        self.call_later(self._highlight_chosen)
+
+    def _highlight_chosen(self) -> None:
+        if self._pressed_button is not None:
+            self._selected = self._nodes.index(self._pressed_button)
+        self._ready = True
+
+    def action_next_button(self) -> None:
+        super().action_next_button()
+        self._choose_selected()
+
+    def action_previous_button(self) -> None:
+        super().action_previous_button()
+        self._choose_selected()
+
+    def action_first_button(self) -> None:
+        self._selected = 0
+        self._choose_selected()
+
+    def action_last_button(self) -> None:
+        self._selected = len(self._nodes) - 1
+        self._choose_selected()
+
+    def _choose_selected(self) -> None:
+        if self._ready and self._selected is not None:
+            button = self._nodes[self._selected]
+            if isinstance(button, RadioButton) and not button.value:
+                button.value = True
+
+
+class BoolField(MarkedCheckbox):
     """A checkbox bound to a boolean model field."""
 
     def __init__(self, label: str, field: str, value: bool, *, apply: Callable[[bool], None]):
@@ -183,9 +246,9 @@ class ChoiceField(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self._label)
-        with RadioSet():
+        with MarkedRadioSet():
             for key, text in self._choices:
-                yield RadioButton(text, value=key == self._value, name=key)
+                yield MarkedRadioButton(text, value=key == self._value, name=key)
         yield Static("", classes="field--problem")
 
     @property
