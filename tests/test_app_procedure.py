@@ -129,7 +129,7 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
             await pilot.press("tab")
         await pilot.press("a")  # add a local administrator
         await wait_for(pilot, lambda: type(app.screen).__name__ == "LocalUserDialog")
-        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "ctrl+n")
+        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "tab", *"Adm1n-Passw0rd", "ctrl+n")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "AccountsScreen")
         await pilot.press("ctrl+n")
 

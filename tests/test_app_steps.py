@@ -135,7 +135,7 @@ async def test_bulk_token_sign_in_can_be_cancelled_and_the_ui_keeps_answering(tm
         # While the worker waits, typing still works, in a dialog too.
         await pilot.press("tab", "tab", "a")
         await wait_for(pilot, on(app, "LocalUserDialog"))
-        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "ctrl+n")
+        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "tab", *"Adm1n-Passw0rd", "ctrl+n")
         await wait_for(pilot, on(app, "AccountsScreen"))
         assert app.project.local_users[0].name == "itadmin"
         assert "^g Cancel sign-in" in screen_text(app)  # still running, still cancellable

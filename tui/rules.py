@@ -332,6 +332,42 @@ def _user_name(value: str) -> str | None:
     return _xml_text(value)
 
 
+PASSWORD_ADVISED_LENGTH = 8
+_PASSWORD_KINDS = (str.isupper, str.islower, str.isdigit, lambda c: not c.isalnum())
+
+
+def _password_hint(name: str, password: str) -> str | None:
+    """What Windows' password complexity policy would object to. Windows does not enforce
+    it for local accounts a package creates unless a policy on the device asks for it, so
+    this is a warning, never a refusal."""
+    if not password:
+        return None
+    if name.strip() and name.casefold() in password.casefold():
+        return "holds the user name: anyone who sees the name can guess it."
+    weak = []
+    if len(password) < PASSWORD_ADVISED_LENGTH:
+        weak.append(f"{len(password)} characters ({PASSWORD_ADVISED_LENGTH} or more advised)")
+    kinds = sum(any(kind(c) for c in password) for kind in _PASSWORD_KINDS)
+    if kinds < 3:
+        weak.append(
+            f"{kinds} of the 4 kinds of character (upper case, lower case, digits, symbols; "
+            "3 advised)"
+        )
+    if weak:
+        return (
+            f"is easy to guess: {' and '.join(weak)}. Windows accepts it unless a "
+            "complexity policy on the device refuses it."
+        )
+    return None
+
+
+def password_confirmation(password: str, confirmation: str) -> str | None:
+    """The sentence refusing a password typed twice differently, or None."""
+    if password != confirmation:
+        return "Confirm password: the two passwords differ; type the same password twice."
+    return None
+
+
 def _return_code(value: object) -> str | None:
     if not isinstance(value, int) or isinstance(value, bool) or not -(2**31) <= value < 2**32:
         return "must be a whole number (an installer exit code such as 0 or 3010)."
@@ -580,7 +616,9 @@ def warnings(project: Project, *, today: date) -> list[Problem]:
                 "or Entra ID, so a failed join does not lock you out of the device.",
             )
         )
-    for i, _user in enumerate(project.local_users):
+    for i, user in enumerate(project.local_users):
+        if hint := _password_hint(user.name, user.password):
+            found.append((f"local_users[{i}].password", hint))
         found.append(
             (f"local_users[{i}].password", "Windows asks for a new password within 42 days.")
         )

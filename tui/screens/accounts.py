@@ -114,11 +114,20 @@ class LocalUserDialog(ItemDialog):
             "User name", f"{f}.name", u.name, apply=lambda v: setattr(u, "name", v), id="user-name"
         )
         yield SecretField(
-            "Password (Ctrl+R shows it; Windows asks for a new one within 42 days)",
+            "Password (Ctrl+R shows it)",
             f"{f}.password",
             u.password,
             apply=lambda v: setattr(u, "password", v),
             id="user-password",
+        )
+        # Not part of the project: only compared with the password (a typing slip would
+        # otherwise lock the technician out of the device).
+        yield SecretField(
+            "Confirm password",
+            f"{f}.password_confirmation",
+            u.password,
+            apply=lambda v: None,
+            id="user-password-confirmation",
         )
         yield ChoiceField(
             "Group",
@@ -128,6 +137,32 @@ class LocalUserDialog(ItemDialog):
             apply=lambda v: setattr(u, "group", v),
             id="user-group",
         )
+
+    def _confirmation_problem(self) -> str | None:
+        from tui.rules import password_confirmation
+
+        confirm = self.query_one("#user-password-confirmation", SecretField)
+        return password_confirmation(self.item.password, confirm.value)
+
+    def problems(self) -> list:
+        from tui.rules import Problem
+
+        found = super().problems()
+        if text := self._confirmation_problem():
+            found.append(Problem(f"{self.prefix}.password_confirmation", text))
+        return found
+
+    def recheck(self, everything: bool = False) -> None:
+        from tui.rules import warnings
+
+        super().recheck(everything)
+        confirm = self.query_one("#user-password-confirmation", SecretField)
+        if confirm.touched or everything:
+            confirm.show_problem(self._confirmation_problem())
+        password = self.query_one("#user-password", SecretField)
+        if password.touched or everything:
+            notes = warnings(self._checked(), today=self.app.today)  # type: ignore[attr-defined]
+            password.show_warning(" ".join(n.message for n in notes if n.field == password.field))
 
 
 class UserTable(DataTable):

@@ -49,6 +49,8 @@ class Field(Vertical):
     Field > .field--problem { color: $error; height: auto; display: none; }
     Field.-invalid > .field--problem { display: block; }
     Field.-invalid > Input { border: tall $error; }
+    Field > .field--warning { color: $warning; height: auto; display: none; }
+    Field.-warned > .field--warning { display: block; }
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class Field(Vertical):
         if self._hint:
             yield Static(self._hint, classes="field--hint")
         yield Static("", classes="field--problem")
+        yield Static("", classes="field--warning")
 
     @property
     def input(self) -> Input:
@@ -102,6 +105,11 @@ class Field(Vertical):
     def show_problem(self, problem: str | None) -> None:
         self.query_one(".field--problem", Static).update(problem or "")
         self.set_class(bool(problem), "-invalid")
+
+    def show_warning(self, warning: str | None) -> None:
+        """A sentence the user may accept (``tui.rules.warnings``), shown under the input."""
+        self.query_one(".field--warning", Static).update(f"Note: {warning}" if warning else "")
+        self.set_class(bool(warning), "-warned")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
