@@ -277,8 +277,24 @@ async def test_advanced_owner_type_and_rank_with_keys(app, tmp_path):
         await pilot.press("tab", "tab", "tab", "enter")  # open "Advanced"
         await pilot.press("tab", "enter", "up", "enter")  # owner type: one up from ITAdmin
         assert app.project.package.owner_type == "MobileOperator"
-        await pilot.press("tab", "ctrl+u", *"1x50")  # only digits, at most two
+        await pilot.press("tab", "ctrl+u", *"1x50")  # only digits; a third one is kept
+        assert app.project.package.rank == 150
+        sentence = rules.check_field(app.project, "package.rank", today=TODAY)
+        assert sentence and "0 to 99" in sentence
+        await wait_for(pilot, lambda: sentence in flat_text(app))  # why, under the field
+        await pilot.press("backspace")
         assert app.project.package.rank == 15
+
+
+async def test_a_product_key_typed_without_dashes_is_shown_in_groups(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("tab", *"nppr9fwdcxd2c8jh872k2yt43")
+        assert app.project.device.product_key == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+        await wait_for(pilot, lambda: "NPPR9-FWDCX-D2C8J-H872K-2YT43" in screen_text(app))
+        assert rules.check_field(app.project, "device.product_key", today=TODAY) is None
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "NetworkScreen"))
 
 
 async def test_a_new_project_never_replaces_an_existing_project_file(app, tmp_path):

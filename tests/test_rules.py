@@ -578,3 +578,12 @@ def test_derived_settings_are_warned_about(project):
         "wifi",
         "certificates",
     } <= fields
+
+
+def test_a_product_key_typed_without_dashes_is_put_in_groups():
+    from tui.rules import format_product_key
+
+    assert format_product_key("nppr9fwdcxd2c8jh872k2yt43") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+    assert format_product_key("NPPR9 FWDCX D2C8J H872K 2YT43") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+    assert format_product_key("nppr9-fwdcx") == "NPPR9-FWDCX"  # incomplete: as typed
+    assert format_product_key("NPPR9FWDCXD2C8JH872K2YT4") == "NPPR9FWDCXD2C8JH872K2YT4"

@@ -239,6 +239,16 @@ def _rank(value: object) -> str | None:
     return None
 
 
+def format_product_key(text: str) -> str:
+    """A product key typed without dashes (25 letters and digits, spaces allowed) in its
+    five groups, upper case: ``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX``; anything else upper-cased
+    as typed, for the rule to judge."""
+    bare = "".join(text.split()).replace("-", "").upper()
+    if len(bare) == 25 and bare.isascii() and bare.isalnum():
+        return "-".join(bare[i : i + 5] for i in range(0, 25, 5))
+    return text.upper()
+
+
 def _product_key(value: str) -> str | None:
     if value and not _PRODUCT_KEY.fullmatch(value):
         return "use five groups of five letters or digits, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX."
