@@ -179,8 +179,12 @@ async def test_expiry_date_must_be_a_date_within_the_rules(app, tmp_path):
         await pilot.press("tab", "ctrl+u", *"2028-01-01")
         too_far = rules.check_field(app.project, "entra.expires", today=TODAY)
         assert too_far and too_far in screen_text(app)
+        await pilot.press("ctrl+u", *"2027-02-30")
+        assert "2027-02-30 is not a date (February has 28 days in 2027)." in flat_text(app)
         await pilot.press("ctrl+u", *"soon")
-        assert "type the date as YYYY-MM-DD" in screen_text(app)
+        # One date as the example, the default; the label gives the limit.
+        assert "type the date as YYYY-MM-DD, e.g. 2027-05-28." in flat_text(app)
+        assert "at most 180 days ahead: 2027-05-29 at the latest" in flat_text(app)
         bells = []
         app.bell = lambda: bells.append("bell")
         await pilot.press("ctrl+t")  # refused: no sign-in starts with a bad date

@@ -282,13 +282,43 @@ def _authority(value: str) -> str | None:
     return None
 
 
+def latest_expiry(today: date) -> date:
+    """The latest date a bulk token may be valid until."""
+    return today + timedelta(days=MAX_TOKEN_DAYS)
+
+
+def date_text_problem(field: str, text: str, *, example: date) -> str | None:
+    """The sentence for text typed as a date that is not one, or None (a date, or empty)."""
+    import calendar
+
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        date.fromisoformat(text)
+        return None
+    except ValueError:
+        pass
+    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text):
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            why = f"there is no month {month}"
+        elif day == 0:
+            why = "days start at 1"
+        else:
+            days = calendar.monthrange(max(year, 1), month)[1]
+            why = f"{calendar.month_name[month]} has {days} days in {year}"
+        return _sentence(field, f"{text} is not a date ({why}).")
+    return _sentence(field, f"type the date as YYYY-MM-DD, e.g. {example.isoformat()}.")
+
+
 def _expires(value: date | None, today: date) -> str | None:
     if value is None:
         return None
     if value <= today:
         return f"{value.isoformat()} is not in the future: get a new bulk token."
-    if value > today + timedelta(days=MAX_TOKEN_DAYS):
-        latest = today + timedelta(days=MAX_TOKEN_DAYS)
+    if value > latest_expiry(today):
+        latest = latest_expiry(today)
         return f"at most {MAX_TOKEN_DAYS} days ahead (by {latest.isoformat()} at the latest)."
     return None
 

@@ -35,9 +35,14 @@ SIGN_IN_CHOICES = (
 )
 GROUP_CHOICES = (("Administrators", "Administrators"), ("Standard Users", "Standard users"))
 WAITING = "Waiting for Entra ID"
-EXPIRES_LABEL = "Bulk token valid until (at most 180 days ahead)"
 ISSUED_LABEL = "Bulk token valid until (the token's own date: get a new token to change it)"
-DATE_FORMAT_PROBLEM = "Bulk token expiry: type the date as YYYY-MM-DD, e.g. 2027-05-28."
+
+
+def expires_label(today: date) -> str:
+    from tui.rules import MAX_TOKEN_DAYS, latest_expiry
+
+    latest = latest_expiry(today).isoformat()
+    return f"Bulk token valid until (at most {MAX_TOKEN_DAYS} days ahead: {latest} at the latest)"
 
 
 def browser_here(
@@ -188,6 +193,7 @@ class AccountsScreen(StepScreen):
         super().__init__()
         self._cancel = None
         self._expires_text_ok = True
+        self._expires_problem: str | None = None
         # With a token issued, Ctrl+T unlocks the field for the new token's date: kept here,
         # out of the project, until the new token comes.
         self._renewing: date | None = None
@@ -201,7 +207,7 @@ class AccountsScreen(StepScreen):
         )
         with Vertical(id="entra"):
             yield Field(
-                EXPIRES_LABEL,
+                expires_label(self.today),
                 "entra.expires",
                 p.entra.expires.isoformat() if p.entra.expires else "",
                 apply=self._set_expires,
@@ -274,11 +280,13 @@ class AccountsScreen(StepScreen):
             except ValueError:
                 self._renewing = date.min
             return
-        try:
+        from tui.rules import date_text_problem
+
+        default = self.today + timedelta(days=TOKEN_DAYS_DEFAULT)
+        self._expires_problem = date_text_problem("entra.expires", text, example=default)
+        self._expires_text_ok = self._expires_problem is None
+        if self._expires_text_ok:
             self.project.entra.expires = date.fromisoformat(text.strip()) if text.strip() else None
-            self._expires_text_ok = True
-        except ValueError:
-            self._expires_text_ok = False
 
     # --- local users ----------------------------------------------------------------
 
@@ -351,13 +359,13 @@ class AccountsScreen(StepScreen):
         if self.project.join == JoinKind.ENTRA and not self._expires_text_ok:
             from tui.rules import Problem
 
-            problems.insert(0, Problem("entra.expires", DATE_FORMAT_PROBLEM))
+            problems.insert(0, Problem("entra.expires", self._expires_problem or ""))
         return problems
 
     def recheck(self, *, everything: bool = False) -> None:
         super().recheck(everything=everything)
         if not self._expires_text_ok:
-            self.query_one("#expires", Field).show_problem(DATE_FORMAT_PROBLEM)
+            self.query_one("#expires", Field).show_problem(self._expires_problem)
 
     def refresh_extras(self) -> None:
         p = self.project
@@ -379,7 +387,7 @@ class AccountsScreen(StepScreen):
         expires = self.query_one("#expires", Field)
         locked = bool(e.bprt) and self._renewing is None
         expires.input.disabled = locked
-        expires.query_one(Label).update(ISSUED_LABEL if locked else EXPIRES_LABEL)
+        expires.query_one(Label).update(ISSUED_LABEL if locked else expires_label(self.today))
         if locked and e.expires and expires.input.value != e.expires.isoformat():
             expires.input.value = e.expires.isoformat()
         status = self.query_one("#token-status", Static)
