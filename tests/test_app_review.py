@@ -38,3 +38,27 @@ async def test_review_lists_every_setting_and_marks_the_added_ones(tmp_path):
         app.screen.query_one("#form").scroll_end(animate=False)
         await wait_for(pilot, lambda: shows(app, "SharedPC/EnableSharedPCMode = True"))
         assert shows(app, "AccountModel = Domain-joined only added by bulk-enroll: shared use")
+
+
+async def test_the_package_user_address_is_never_broken_mid_word(tmp_path):
+    from app_pilot import screen_text
+
+    app = scene_app(tmp_path / "config")
+    app.project = sample_project()
+    address = app.project.entra.package_user
+    async with app.run_test(size=SIZE) as pilot:
+        app.call_later(app.goto_step, "review")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReviewScreen")
+        assert address in screen_text(app)  # on one line
+        assert "Remove" in screen_text(app) and "pre-installed" in screen_text(app)
+
+    local, domain = "package_" + "5e0b6f1c" * 6, "@lab.contoso.example.com"
+    app = scene_app(tmp_path / "config2")
+    app.project = sample_project()
+    app.project.entra.package_user = local + domain
+    async with app.run_test(size=SIZE) as pilot:
+        app.call_later(app.goto_step, "review")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReviewScreen")
+        lines = screen_text(app).splitlines()
+        assert any(line.rstrip().endswith(local) for line in lines)
+        assert any(line.strip() == domain for line in lines)

@@ -263,6 +263,9 @@ async def test_review_lists_problems_and_warnings_and_builds_only_when_clean(app
         text = flat_text(app)
         missing = rules.check_field(app.project, "entra.bprt", today=TODAY)
         assert "Cannot build yet" in text and missing in text
+        app.screen.query_one("#warnings").scroll_visible(animate=False, top=True)
+        await wait_for(pilot, lambda: "package user can never do MFA" in flat_text(app))
+        text = flat_text(app)
         for warning in rules.warnings(app.project, today=TODAY):
             assert warning.message in text  # e.g. joining without a local administrator
         assert "package user can never do MFA" in text

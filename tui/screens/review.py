@@ -14,6 +14,7 @@ from tui.screens.step import StepScreen
 from tui.widgets.progress import ProgressPanel
 
 HIDDEN = "set (hidden)"
+ADDRESS_ROOM = 60  # the summary's value column at 80 columns
 MFA_NOTE = (
     "Neither you nor the package user may be blocked by MFA or Conditional Access: the "
     "package user can never do MFA, so exclude package_* users from those policies for "
@@ -115,10 +116,14 @@ class ReviewScreen(StepScreen):
 
         p = self.project
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
+        # Labels wrap at words past 13 characters ("Remove pre-installed"), leaving the
+        # values room for a package user's address (58 characters) at 80 columns.
+        table.add_column(style="bold", max_width=13)
         table.add_column(overflow="fold")
         for label, value in summary(p):
-            table.add_row(label, value)
+            if label == "Package user" and len(value) > ADDRESS_ROOM:
+                value = value.replace("@", "\n@", 1)  # a longer address breaks at the @
+            table.add_row(label, Text(value))
         self.query_one("#summary", Static).update(table)
         blocking = validate(self.checked, today=self.today, for_build=True)
         self.query_one("#blocking", Static).update(
