@@ -171,12 +171,19 @@ def two_users() -> Project:
     return p
 
 
+async def _focus_users(pilot: Pilot) -> None:
+    await _step(pilot, "accounts", two_users())
+    pilot.app.screen.query_one("#users").focus()  # how many Tabs reach it depends on the join
+    await pilot.pause()
+
+
 async def accounts_users(pilot: Pilot) -> None:
-    await _step(pilot, "accounts", two_users(), "tab", "tab")  # the user list has the focus
+    await _focus_users(pilot)
 
 
 async def local_user_dialog(pilot: Pilot) -> None:
-    await _step(pilot, "accounts", two_users(), "tab", "tab", "down", "e")
+    await _focus_users(pilot)
+    await pilot.press("down", "e")
 
 
 async def accounts_browser(pilot: Pilot) -> None:

@@ -65,7 +65,7 @@ async def to_accounts(pilot, folder) -> None:
 async def add_user(pilot, name: str, password: str, *, standard: bool = False) -> None:
     await pilot.press("a")
     await wait_for(pilot, on(pilot.app, "LocalUserDialog"))
-    await pilot.press(*name, "tab", *password)
+    await pilot.press(*name, "tab", *password, "tab", *password)  # and its confirmation
     if standard:
         await pilot.press("tab", "right", "enter")  # the second group: Standard users
     await pilot.press("ctrl+n")
@@ -124,7 +124,7 @@ async def test_a_bad_user_name_is_refused_with_the_rules_sentence(app, tmp_path)
         await to_accounts(pilot, tmp_path / "p")
         await pilot.press("tab", "tab", "a")
         await wait_for(pilot, on(app, "LocalUserDialog"))
-        await pilot.press(*"it/admin", "tab", *"Adm1n-Passw0rd", "ctrl+n")
+        await pilot.press(*"it/admin", "tab", *"Adm1n-Passw0rd", "tab", *"Adm1n-Passw0rd", "ctrl+n")
         await pilot.pause()
         assert on(app, "LocalUserDialog")()
         sentence = rules.check_field(app.project, "local_users[0].name", today=TODAY)
@@ -136,7 +136,7 @@ async def test_a_bad_user_name_is_refused_with_the_rules_sentence(app, tmp_path)
 
         await pilot.press("a")  # the same name in another case
         await wait_for(pilot, on(app, "LocalUserDialog"))
-        await pilot.press(*"ITADMIN", "tab", *"Other-Passw0rd", "ctrl+n")
+        await pilot.press(*"ITADMIN", "tab", *"Other-Passw0rd", "tab", *"Other-Passw0rd", "ctrl+n")
         await pilot.pause()
         assert on(app, "LocalUserDialog")()
         duplicate = rules.check_field(app.project, "local_users[1].name", today=TODAY)
@@ -284,3 +284,48 @@ def test_a_browser_is_offered_only_where_one_can_be_seen():
     assert not browser_here(x11, "linux", none)
     assert browser_here({}, "darwin", lambda: graphical)
     assert not browser_here({"SSH_TTY": "/dev/pts/1"}, "darwin", lambda: graphical)
+
+
+async def test_the_password_is_typed_twice_and_weak_ones_are_warned_about(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_accounts(pilot, tmp_path / "p")
+        await pilot.press("tab", "tab", "a")
+        await wait_for(pilot, on(app, "LocalUserDialog"))
+        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "tab", *"Adm1n-Passw0rx")
+        await pilot.press("ctrl+n")
+        mismatch = rules.password_confirmation("a", "b")
+        await wait_for(pilot, lambda: dialog_text(app).count(mismatch) == 2)
+        assert on(app, "LocalUserDialog")()
+        assert app.focused is app.screen.query_one("#user-password-confirmation").input
+
+        # abc: accepted, with a note under the field (and on the review)
+        await pilot.press("shift+tab", "ctrl+u", *"abc", "tab", "ctrl+u", *"abc")
+        weak = [w.message for w in rules.warnings(app.project, today=TODAY)]
+        assert any("3 characters (8 or more advised)" in w for w in weak)
+        await wait_for(
+            pilot, lambda: "is easy to guess: 3 characters (8 or more" in dialog_text(app)
+        )
+        assert not app.screen.query_one("#user-password-confirmation").has_class("-invalid")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "AccountsScreen"))
+        assert app.project.local_users[0].password == "abc"
+
+
+def test_password_hints_are_warnings_never_refusals():
+    from tui.model import LocalUser, Project
+
+    def notes(name, password):
+        p = Project()
+        p.local_users = [LocalUser(name=name, password=password)]
+        return " ".join(w.message for w in rules.warnings(p, today=TODAY))
+
+    assert "1 of the 4 kinds" not in notes("itadmin", "Adm1n-Passw0rd")
+    assert "easy to guess" not in notes("itadmin", "Adm1n-Passw0rd")
+    assert "2 of the 4 kinds of character" in notes("itadmin", "Administrator")
+    assert "holds the user name" in notes("kiosk", "Kiosk")
+    assert "holds the user name" in notes("Kiosk", "kiosk-2026!")
+    for password in ("abc", "Administrator", "kiosk"):
+        p = Project()
+        p.local_users = [LocalUser(name="kiosk", password=password)]
+        assert not [x for x in rules.validate(p, today=TODAY) if "password" in x.field]
+    assert rules.password_confirmation("same", "same") is None

@@ -111,7 +111,7 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
         await pilot.press("ctrl+n")
 
         await wait_for(pilot, lambda: type(app.screen).__name__ == "NetworkScreen")
-        await pilot.press("enter")  # the first choice: WPA2-Personal
+        await pilot.press("home")  # the first choice: WPA2-Personal
         await pilot.press("tab", *"Contoso Wi-Fi", "tab", *"correct horse battery")
         assert "correct horse" not in screen_text(app)  # drawn masked
         await pilot.press("ctrl+n")
@@ -129,7 +129,7 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
             await pilot.press("tab")
         await pilot.press("a")  # add a local administrator
         await wait_for(pilot, lambda: type(app.screen).__name__ == "LocalUserDialog")
-        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "ctrl+n")
+        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "tab", *"Adm1n-Passw0rd", "ctrl+n")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "AccountsScreen")
         await pilot.press("ctrl+n")
 

@@ -131,7 +131,7 @@ async def test_wifi_typed_before_choosing_a_cable_survives_a_restart(tmp_path):
     app = make_app(tmp_path, open_path=path)
     async with app.run_test(size=(80, 24)) as pilot:
         await goto(app, pilot, "network", "NetworkScreen")
-        await pilot.press("enter", "tab", *"Office", "tab", *"wifi-secret-key")
+        await pilot.press("home", "tab", *"Office", "tab", *"wifi-secret-key")
         await pilot.press("shift+tab", "shift+tab", "right", "right", "enter")  # cable
         await wait_for(pilot, lambda: app.project.wifi is None)
         await pilot.press("ctrl+q")

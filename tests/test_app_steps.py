@@ -86,11 +86,11 @@ async def test_esc_goes_back_without_losing_what_was_typed(app, tmp_path):
         assert "bad name!" in screen_text(app)
         await pilot.press("ctrl+u", *"FLEET-%RAND:4%", "ctrl+n")
         await wait_for(pilot, on(app, "NetworkScreen"))
-        await pilot.press("enter", "tab", *"Office", "tab", *"wifi-secret-key")
+        await pilot.press("home", "tab", *"Office", "tab", *"wifi-secret-key")
         await pilot.press("shift+tab", "shift+tab", "left", "enter")  # back to "cable"
         await pilot.press("escape", "ctrl+n")
         await wait_for(pilot, on(app, "NetworkScreen"))
-        await pilot.press("enter")  # Wi-Fi again: what was typed comes back
+        await pilot.press("home")  # Wi-Fi again: what was typed comes back
         assert app.project.wifi.ssid == "Office" and app.project.wifi.key == "wifi-secret-key"
         await pilot.press("right", "enter")  # open network: no key in the project
         assert app.project.wifi.security == "Open" and app.project.wifi.key == ""
@@ -108,7 +108,7 @@ async def test_secrets_are_drawn_only_when_revealed(app, tmp_path):
         await to_device_step(pilot, tmp_path / "p")
         await pilot.press("ctrl+n")
         await wait_for(pilot, on(app, "NetworkScreen"))
-        await pilot.press("enter", "tab", *"Office", "tab", *"hunter2hunter2")
+        await pilot.press("home", "tab", *"Office", "tab", *"hunter2hunter2")
         assert "hunter2" not in screen_text(app)
         assert "^r Reveal" in screen_text(app)  # the key is in the footer
         await pilot.press("ctrl+r")
@@ -135,7 +135,7 @@ async def test_bulk_token_sign_in_can_be_cancelled_and_the_ui_keeps_answering(tm
         # While the worker waits, typing still works, in a dialog too.
         await pilot.press("tab", "tab", "a")
         await wait_for(pilot, on(app, "LocalUserDialog"))
-        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "ctrl+n")
+        await pilot.press(*"itadmin", "tab", *"Adm1n-Passw0rd", "tab", *"Adm1n-Passw0rd", "ctrl+n")
         await wait_for(pilot, on(app, "AccountsScreen"))
         assert app.project.local_users[0].name == "itadmin"
         assert "^g Cancel sign-in" in screen_text(app)  # still running, still cancellable
@@ -179,8 +179,12 @@ async def test_expiry_date_must_be_a_date_within_the_rules(app, tmp_path):
         await pilot.press("tab", "ctrl+u", *"2028-01-01")
         too_far = rules.check_field(app.project, "entra.expires", today=TODAY)
         assert too_far and too_far in screen_text(app)
+        await pilot.press("ctrl+u", *"2027-02-30")
+        assert "2027-02-30 is not a date (February has 28 days in 2027)." in flat_text(app)
         await pilot.press("ctrl+u", *"soon")
-        assert "type the date as YYYY-MM-DD" in screen_text(app)
+        # One date as the example, the default; the label gives the limit.
+        assert "type the date as YYYY-MM-DD, e.g. 2027-05-28." in flat_text(app)
+        assert "at most 180 days ahead: 2027-05-29 at the latest" in flat_text(app)
         bells = []
         app.bell = lambda: bells.append("bell")
         await pilot.press("ctrl+t")  # refused: no sign-in starts with a bad date
@@ -259,6 +263,9 @@ async def test_review_lists_problems_and_warnings_and_builds_only_when_clean(app
         text = flat_text(app)
         missing = rules.check_field(app.project, "entra.bprt", today=TODAY)
         assert "Cannot build yet" in text and missing in text
+        app.screen.query_one("#warnings").scroll_visible(animate=False, top=True)
+        await wait_for(pilot, lambda: "package user can never do MFA" in flat_text(app))
+        text = flat_text(app)
         for warning in rules.warnings(app.project, today=TODAY):
             assert warning.message in text  # e.g. joining without a local administrator
         assert "package user can never do MFA" in text
@@ -277,8 +284,24 @@ async def test_advanced_owner_type_and_rank_with_keys(app, tmp_path):
         await pilot.press("tab", "tab", "tab", "enter")  # open "Advanced"
         await pilot.press("tab", "enter", "up", "enter")  # owner type: one up from ITAdmin
         assert app.project.package.owner_type == "MobileOperator"
-        await pilot.press("tab", "ctrl+u", *"1x50")  # only digits, at most two
+        await pilot.press("tab", "ctrl+u", *"1x50")  # only digits; a third one is kept
+        assert app.project.package.rank == 150
+        sentence = rules.check_field(app.project, "package.rank", today=TODAY)
+        assert sentence and "0 to 99" in sentence
+        await wait_for(pilot, lambda: sentence in flat_text(app))  # why, under the field
+        await pilot.press("backspace")
         assert app.project.package.rank == 15
+
+
+async def test_a_product_key_typed_without_dashes_is_shown_in_groups(app, tmp_path):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_device_step(pilot, tmp_path / "p")
+        await pilot.press("tab", *"nppr9fwdcxd2c8jh872k2yt43")
+        assert app.project.device.product_key == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+        await wait_for(pilot, lambda: "NPPR9-FWDCX-D2C8J-H872K-2YT43" in screen_text(app))
+        assert rules.check_field(app.project, "device.product_key", today=TODAY) is None
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "NetworkScreen"))
 
 
 async def test_a_new_project_never_replaces_an_existing_project_file(app, tmp_path):

@@ -578,3 +578,32 @@ def test_derived_settings_are_warned_about(project):
         "wifi",
         "certificates",
     } <= fields
+
+
+def test_a_product_key_typed_without_dashes_is_put_in_groups():
+    from tui.rules import format_product_key
+
+    assert format_product_key("nppr9fwdcxd2c8jh872k2yt43") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+    assert format_product_key("NPPR9 FWDCX D2C8J H872K 2YT43") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+    assert format_product_key("nppr9-fwdcx") == "NPPR9-FWDCX"  # incomplete: as typed
+    assert format_product_key("NPPR9FWDCXD2C8JH872K2YT4") == "NPPR9FWDCXD2C8JH872K2YT4"
+
+
+def test_date_text_that_is_no_date_says_why():
+    from tui.rules import date_text_problem
+
+    example = date(2027, 5, 28)
+
+    def why(text):
+        return date_text_problem("entra.expires", text, example=example)
+
+    assert why("2027-02-30") == (
+        "Bulk token expiry: 2027-02-30 is not a date (February has 28 days in 2027)."
+    )
+    assert why("2028-02-30") == (
+        "Bulk token expiry: 2028-02-30 is not a date (February has 29 days in 2028)."
+    )
+    assert "there is no month 13" in why("2027-13-01")
+    assert "days start at 1" in why("2027-01-00")
+    assert why("soon") == "Bulk token expiry: type the date as YYYY-MM-DD, e.g. 2027-05-28."
+    assert why("2027-05-28") is None and why("") is None

@@ -244,6 +244,16 @@ def _rank(value: object) -> str | None:
     return None
 
 
+def format_product_key(text: str) -> str:
+    """A product key typed without dashes (25 letters and digits, spaces allowed) in its
+    five groups, upper case: ``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX``; anything else upper-cased
+    as typed, for the rule to judge."""
+    bare = "".join(text.split()).replace("-", "").upper()
+    if len(bare) == 25 and bare.isascii() and bare.isalnum():
+        return "-".join(bare[i : i + 5] for i in range(0, 25, 5))
+    return text.upper()
+
+
 def _product_key(value: str) -> str | None:
     if value and not _PRODUCT_KEY.fullmatch(value):
         return "use five groups of five letters or digits, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX."
@@ -313,13 +323,43 @@ def _connection_rules(conn) -> Iterator[Rule]:
     yield "connection.ca_bundle", lambda: _ca_bundle(conn.ca_bundle)
 
 
+def latest_expiry(today: date) -> date:
+    """The latest date a bulk token may be valid until."""
+    return today + timedelta(days=MAX_TOKEN_DAYS)
+
+
+def date_text_problem(field: str, text: str, *, example: date) -> str | None:
+    """The sentence for text typed as a date that is not one, or None (a date, or empty)."""
+    import calendar
+
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        date.fromisoformat(text)
+        return None
+    except ValueError:
+        pass
+    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text):
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            why = f"there is no month {month}"
+        elif day == 0:
+            why = "days start at 1"
+        else:
+            days = calendar.monthrange(max(year, 1), month)[1]
+            why = f"{calendar.month_name[month]} has {days} days in {year}"
+        return _sentence(field, f"{text} is not a date ({why}).")
+    return _sentence(field, f"type the date as YYYY-MM-DD, e.g. {example.isoformat()}.")
+
+
 def _expires(value: date | None, today: date) -> str | None:
     if value is None:
         return None
     if value <= today:
         return f"{value.isoformat()} is not in the future: get a new bulk token."
-    if value > today + timedelta(days=MAX_TOKEN_DAYS):
-        latest = today + timedelta(days=MAX_TOKEN_DAYS)
+    if value > latest_expiry(today):
+        latest = latest_expiry(today)
         return f"at most {MAX_TOKEN_DAYS} days ahead (by {latest.isoformat()} at the latest)."
     return None
 
@@ -371,6 +411,42 @@ def _user_name(value: str) -> str | None:
     if set(value) <= {".", " "}:
         return "must not consist only of dots and spaces."
     return _xml_text(value)
+
+
+PASSWORD_ADVISED_LENGTH = 8
+_PASSWORD_KINDS = (str.isupper, str.islower, str.isdigit, lambda c: not c.isalnum())
+
+
+def _password_hint(name: str, password: str) -> str | None:
+    """What Windows' password complexity policy would object to. Windows does not enforce
+    it for local accounts a package creates unless a policy on the device asks for it, so
+    this is a warning, never a refusal."""
+    if not password:
+        return None
+    if name.strip() and name.casefold() in password.casefold():
+        return "holds the user name: anyone who sees the name can guess it."
+    weak = []
+    if len(password) < PASSWORD_ADVISED_LENGTH:
+        weak.append(f"{len(password)} characters ({PASSWORD_ADVISED_LENGTH} or more advised)")
+    kinds = sum(any(kind(c) for c in password) for kind in _PASSWORD_KINDS)
+    if kinds < 3:
+        weak.append(
+            f"{kinds} of the 4 kinds of character (upper case, lower case, digits, symbols; "
+            "3 advised)"
+        )
+    if weak:
+        return (
+            f"is easy to guess: {' and '.join(weak)}. Windows accepts it unless a "
+            "complexity policy on the device refuses it."
+        )
+    return None
+
+
+def password_confirmation(password: str, confirmation: str) -> str | None:
+    """The sentence refusing a password typed twice differently, or None."""
+    if password != confirmation:
+        return "Confirm password: the two passwords differ; type the same password twice."
+    return None
 
 
 def _return_code(value: object) -> str | None:
@@ -622,7 +698,9 @@ def warnings(project: Project, *, today: date) -> list[Problem]:
                 "or Entra ID, so a failed join does not lock you out of the device.",
             )
         )
-    for i, _user in enumerate(project.local_users):
+    for i, user in enumerate(project.local_users):
+        if hint := _password_hint(user.name, user.password):
+            found.append((f"local_users[{i}].password", hint))
         found.append(
             (f"local_users[{i}].password", "Windows asks for a new password within 42 days.")
         )

@@ -37,6 +37,15 @@ COMMAND = "ProvisioningCommands/PrimaryContext/Command/CommandConfig"
 SHARED_PC = "SharedPC/EnableSharedPCMode"
 SHARED_PC_ACCOUNT_MODEL = "SharedPC/AccountManagement/AccountModel"
 SHARED_PC_ACCOUNT_MANAGER = "SharedPC/AccountManagement/EnableAccountManager"
+# The settings a package gets with no field of the wizard for them, and why: shown on the
+# review step as "added by bulk-enroll".
+ADDED_BY_BULK_ENROLL = {
+    f"{AZURE}/Authority": "Microsoft's sign-in address, which the bulk token is for",
+    HIDE_OOBE: "as WCD's desktop wizard: Windows setup skips the screens the package answers",
+    TRUSTED_APPS: "as WCD's desktop wizard: apps signed by a trusted certificate may install",
+    SHARED_PC_ACCOUNT_MODEL: "shared use: who may sign in",
+    SHARED_PC_ACCOUNT_MANAGER: "shared use: accounts are managed (removed when space runs low)",
+}
 # WCD's names for the SharedPC CSP's AccountModel values (0, 1, 2).
 ACCOUNT_MODELS = ("Only guest", "Domain-joined only", "Domain-joined and guest")
 
@@ -160,6 +169,11 @@ def _raw_settings(project: Project) -> Iterator[tuple[str, str]]:
         yield SHARED_PC_ACCOUNT_MODEL, ACCOUNT_MODELS[shared_pc_account_model(project)]
         yield SHARED_PC_ACCOUNT_MANAGER, "True"
         yield SHARED_PC, "True"
+
+
+def added_by_bulk_enroll(path: str) -> str | None:
+    """Why bulk-enroll adds the setting at ``path`` itself, or None if a field sets it."""
+    return ADDED_BY_BULK_ENROLL.get(path)
 
 
 def project_settings(project: Project) -> list[Setting]:

@@ -35,9 +35,14 @@ SIGN_IN_CHOICES = (
 )
 GROUP_CHOICES = (("Administrators", "Administrators"), ("Standard Users", "Standard users"))
 WAITING = "Waiting for Entra ID"
-EXPIRES_LABEL = "Bulk token valid until (at most 180 days ahead)"
 ISSUED_LABEL = "Bulk token valid until (the token's own date: get a new token to change it)"
-DATE_FORMAT_PROBLEM = "Bulk token expiry: type the date as YYYY-MM-DD, e.g. 2027-05-28."
+
+
+def expires_label(today: date) -> str:
+    from tui.rules import MAX_TOKEN_DAYS, latest_expiry
+
+    latest = latest_expiry(today).isoformat()
+    return f"Bulk token valid until (at most {MAX_TOKEN_DAYS} days ahead: {latest} at the latest)"
 
 
 def browser_here(
@@ -114,11 +119,20 @@ class LocalUserDialog(ItemDialog):
             "User name", f"{f}.name", u.name, apply=lambda v: setattr(u, "name", v), id="user-name"
         )
         yield SecretField(
-            "Password (Ctrl+R shows it; Windows asks for a new one within 42 days)",
+            "Password (Ctrl+R shows it)",
             f"{f}.password",
             u.password,
             apply=lambda v: setattr(u, "password", v),
             id="user-password",
+        )
+        # Not part of the project: only compared with the password (a typing slip would
+        # otherwise lock the technician out of the device).
+        yield SecretField(
+            "Confirm password",
+            f"{f}.password_confirmation",
+            u.password,
+            apply=lambda v: None,
+            id="user-password-confirmation",
         )
         yield ChoiceField(
             "Group",
@@ -128,6 +142,32 @@ class LocalUserDialog(ItemDialog):
             apply=lambda v: setattr(u, "group", v),
             id="user-group",
         )
+
+    def _confirmation_problem(self) -> str | None:
+        from tui.rules import password_confirmation
+
+        confirm = self.query_one("#user-password-confirmation", SecretField)
+        return password_confirmation(self.item.password, confirm.value)
+
+    def problems(self) -> list:
+        from tui.rules import Problem
+
+        found = super().problems()
+        if text := self._confirmation_problem():
+            found.append(Problem(f"{self.prefix}.password_confirmation", text))
+        return found
+
+    def recheck(self, everything: bool = False) -> None:
+        from tui.rules import warnings
+
+        super().recheck(everything)
+        confirm = self.query_one("#user-password-confirmation", SecretField)
+        if confirm.touched or everything:
+            confirm.show_problem(self._confirmation_problem())
+        password = self.query_one("#user-password", SecretField)
+        if password.touched or everything:
+            notes = warnings(self._checked(), today=self.app.today)  # type: ignore[attr-defined]
+            password.show_warning(" ".join(n.message for n in notes if n.field == password.field))
 
 
 class UserTable(DataTable):
@@ -154,6 +194,7 @@ class AccountsScreen(StepScreen):
         super().__init__()
         self._cancel = None
         self._expires_text_ok = True
+        self._expires_problem: str | None = None
         # With a token issued, Ctrl+T unlocks the field for the new token's date: kept here,
         # out of the project, until the new token comes.
         self._renewing: date | None = None
@@ -167,7 +208,7 @@ class AccountsScreen(StepScreen):
         )
         with Vertical(id="entra"):
             yield Field(
-                EXPIRES_LABEL,
+                expires_label(self.today),
                 "entra.expires",
                 p.entra.expires.isoformat() if p.entra.expires else "",
                 apply=self._set_expires,
@@ -241,11 +282,13 @@ class AccountsScreen(StepScreen):
             except ValueError:
                 self._renewing = date.min
             return
-        try:
+        from tui.rules import date_text_problem
+
+        default = self.today + timedelta(days=TOKEN_DAYS_DEFAULT)
+        self._expires_problem = date_text_problem("entra.expires", text, example=default)
+        self._expires_text_ok = self._expires_problem is None
+        if self._expires_text_ok:
             self.project.entra.expires = date.fromisoformat(text.strip()) if text.strip() else None
-            self._expires_text_ok = True
-        except ValueError:
-            self._expires_text_ok = False
 
     # --- local users ----------------------------------------------------------------
 
@@ -320,13 +363,13 @@ class AccountsScreen(StepScreen):
         if self.project.join == JoinKind.ENTRA and not self._expires_text_ok:
             from tui.rules import Problem
 
-            problems.insert(0, Problem("entra.expires", DATE_FORMAT_PROBLEM))
+            problems.insert(0, Problem("entra.expires", self._expires_problem or ""))
         return problems
 
     def recheck(self, *, everything: bool = False) -> None:
         super().recheck(everything=everything)
         if not self._expires_text_ok:
-            self.query_one("#expires", Field).show_problem(DATE_FORMAT_PROBLEM)
+            self.query_one("#expires", Field).show_problem(self._expires_problem)
 
     def refresh_extras(self) -> None:
         p = self.project
@@ -351,7 +394,7 @@ class AccountsScreen(StepScreen):
         expires = self.query_one("#expires", Field)
         locked = bool(e.bprt) and self._renewing is None
         expires.input.disabled = locked
-        expires.query_one(Label).update(ISSUED_LABEL if locked else EXPIRES_LABEL)
+        expires.query_one(Label).update(ISSUED_LABEL if locked else expires_label(self.today))
         if locked and e.expires and expires.input.value != e.expires.isoformat():
             expires.input.value = e.expires.isoformat()
         status = self.query_one("#token-status", Static)

@@ -28,7 +28,7 @@ class DeviceScreen(StepScreen):
             "Product key to upgrade the edition (optional)",
             "device.product_key",
             d.product_key,
-            apply=lambda v: setattr(d, "product_key", v.upper()),
+            apply=self._set_product_key,
             placeholder="XXXXX-XXXXX-XXXXX-XXXXX-XXXXX",
             hint="The device restarts to upgrade.",
             id="product-key",
@@ -50,6 +50,16 @@ class DeviceScreen(StepScreen):
             "and Education only and fails on Home.",
             classes="hint",
         )
+
+    def _set_product_key(self, text: str) -> None:
+        from tui.rules import format_product_key
+
+        key = format_product_key(text)
+        self.project.device.product_key = key
+        if key != text.upper():  # typed without dashes: shown in its five groups
+            field = self.query_one("#product-key", Field)
+            field.input.value = key
+            field.input.cursor_position = len(key)
 
     def refresh_extras(self) -> None:
         from tui.rules import expand_device_name

@@ -67,14 +67,18 @@ class NetworkScreen(StepScreen):
 
     def _kind(self, key: str) -> None:
         p = self.project
+        stash = self.app.stash  # type: ignore[attr-defined]
         if key == WIRED:
             if p.wifi is not None:
                 p.wifi_aside, p.wifi = p.wifi, None
+            # The arrows choose as they move, so "open" may only have been passed through
+            # on the way here: the key it put aside goes with the kept-aside Wi-Fi.
+            if p.wifi_aside is not None and not p.wifi_aside.key and stash.get("wifi_key"):
+                p.wifi_aside.key = stash.pop("wifi_key")
             return
         wifi = self._wifi_for_form()
         p.wifi_aside = None
         wifi.security = WifiSecurity(key)
-        stash = self.app.stash  # type: ignore[attr-defined]
         key_input = self.query_one("#wifi-key", SecretField).input
         if wifi.security == WifiSecurity.OPEN:
             # An open network has no key; keep the typed one aside in case of a slip.

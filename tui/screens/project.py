@@ -54,8 +54,7 @@ class ProjectScreen(StepScreen):
                 "package.rank",
                 str(p.package.rank),
                 apply=self._set_rank,
-                restrict=r"[0-9]*",
-                max_length=2,
+                restrict=r"[0-9]*",  # no length limit: "150" stays, and the rule says why not
                 id="rank",
             )
             yield Field(

@@ -14,6 +14,7 @@ from tui.screens.step import StepScreen
 from tui.widgets.progress import ProgressPanel
 
 HIDDEN = "set (hidden)"
+ADDRESS_ROOM = 60  # the summary's value column at 80 columns
 MFA_NOTE = (
     "Neither you nor the package user may be blocked by MFA or Conditional Access: the "
     "package user can never do MFA, so exclude package_* users from those policies for "
@@ -66,6 +67,21 @@ def summary(project: Project) -> list[tuple[str, str]]:
     return rows
 
 
+def package_settings(project: Project) -> list[tuple[str, str]]:
+    """Every setting the package will carry (customizations paths, as WCD shows them) as
+    (bullet, text) rows, secrets masked; a setting no field sets is followed by a row
+    "added by bulk-enroll: why"."""
+    from tui.settings import added_by_bulk_enroll, mask, project_settings
+
+    rows = []
+    for setting in project_settings(project):
+        shown = mask(setting)
+        rows.append(("•", f"{shown.path} = {shown.value}"))
+        if reason := added_by_bulk_enroll(setting.path):
+            rows.append(("", f"added by bulk-enroll: {reason}"))
+    return rows
+
+
 class ReviewScreen(StepScreen):
     STEP = "review"
     FIELDS = ()
@@ -82,6 +98,8 @@ class ReviewScreen(StepScreen):
         yield Static("", id="summary", markup=False)
         yield Static("", id="blocking", markup=False)
         yield Static("", id="warnings", markup=False)
+        yield Static("Settings in the package", classes="section")
+        yield Static("", id="package-settings", markup=False)
 
     def compose_status(self) -> ComposeResult:
         # Below the scrolling summary, so the outcome of a build is on screen whatever the
@@ -92,15 +110,20 @@ class ReviewScreen(StepScreen):
 
     def refresh_extras(self) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         from tui.rules import validate, warnings
 
         p = self.project
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
+        # Labels wrap at words past 13 characters ("Remove pre-installed"), leaving the
+        # values room for a package user's address (58 characters) at 80 columns.
+        table.add_column(style="bold", max_width=13)
         table.add_column(overflow="fold")
         for label, value in summary(p):
-            table.add_row(label, value)
+            if label == "Package user" and len(value) > ADDRESS_ROOM:
+                value = value.replace("@", "\n@", 1)  # a longer address breaks at the @
+            table.add_row(label, Text(value))
         self.query_one("#summary", Static).update(table)
         blocking = validate(self.checked, today=self.today, for_build=True)
         self.query_one("#blocking", Static).update(
@@ -119,6 +142,12 @@ class ReviewScreen(StepScreen):
         self.query_one("#warnings", Static).update(
             "\nPlease note:\n" + "\n".join(f"• {n}" for n in notes) if notes else ""
         )
+        listed = Table.grid(padding=(0, 1))
+        listed.add_column(no_wrap=True)
+        listed.add_column(overflow="fold")
+        for bullet, text in package_settings(p):
+            listed.add_row(bullet, Text(text))  # as text: "User[itadmin]" is no markup
+        self.query_one("#package-settings", Static).update(listed)
         built = self.app.built_package  # type: ignore[attr-defined]
         if built:
             status = f"Package saved: {built}\nCtrl+N: write it to USB sticks."

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
 
@@ -48,6 +49,8 @@ class Field(Vertical):
     Field > .field--problem { color: $error; height: auto; display: none; }
     Field.-invalid > .field--problem { display: block; }
     Field.-invalid > Input { border: tall $error; }
+    Field > .field--warning { color: $warning; height: auto; display: none; }
+    Field.-warned > .field--warning { display: block; }
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class Field(Vertical):
         if self._hint:
             yield Static(self._hint, classes="field--hint")
         yield Static("", classes="field--problem")
+        yield Static("", classes="field--warning")
 
     @property
     def input(self) -> Input:
@@ -101,6 +105,11 @@ class Field(Vertical):
     def show_problem(self, problem: str | None) -> None:
         self.query_one(".field--problem", Static).update(problem or "")
         self.set_class(bool(problem), "-invalid")
+
+    def show_warning(self, warning: str | None) -> None:
+        """A sentence the user may accept (``tui.rules.warnings``), shown under the input."""
+        self.query_one(".field--warning", Static).update(f"Note: {warning}" if warning else "")
+        self.set_class(bool(warning), "-warned")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -138,7 +147,69 @@ class SecretField(Field):
         self.input.password = not self.input.password
 
 
-class BoolField(Checkbox):
+class MarkedCheckbox(Checkbox):
+    """A checkbox whose state is in its text, ``[x]`` or ``[ ]``: Textual draws the same
+    box on and off and tells them apart by colour alone (unreadable with NO_COLOR)."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.styled("[x]" if self.value else "[ ]", "bold" if self.value else "")
+
+
+class MarkedRadioButton(RadioButton):
+    """A radio button showing ``(•)`` when chosen and ``( )`` when not."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.styled("(•)" if self.value else "( )", "bold" if self.value else "")
+
+
+class MarkedRadioSet(RadioSet):
+    """A radio set whose highlighted option is always the chosen one: it opens on the
+    chosen option (Textual's opens on the first) and the arrow keys choose as they move,
+    as radio buttons do on Windows; Home and End choose the first and the last."""
+
+    BINDINGS = [
+        Binding("home", "first_button", "First option", show=False),
+        Binding("end", "last_button", "Last option", show=False),
+    ]
+
+    _ready = False
+
+    def on_mount(self) -> None:
+        # Handlers run subclass first: RadioSet's own mount handler (which highlights the
+        # first option and records the chosen one) has yet to run.
+        self.call_later(self._highlight_chosen)
+
+    def _highlight_chosen(self) -> None:
+        if self._pressed_button is not None:
+            self._selected = self._nodes.index(self._pressed_button)
+        self._ready = True
+
+    def action_next_button(self) -> None:
+        super().action_next_button()
+        self._choose_selected()
+
+    def action_previous_button(self) -> None:
+        super().action_previous_button()
+        self._choose_selected()
+
+    def action_first_button(self) -> None:
+        self._selected = 0
+        self._choose_selected()
+
+    def action_last_button(self) -> None:
+        self._selected = len(self._nodes) - 1
+        self._choose_selected()
+
+    def _choose_selected(self) -> None:
+        if self._ready and self._selected is not None:
+            button = self._nodes[self._selected]
+            if isinstance(button, RadioButton) and not button.value:
+                button.value = True
+
+
+class BoolField(MarkedCheckbox):
     """A checkbox bound to a boolean model field."""
 
     def __init__(self, label: str, field: str, value: bool, *, apply: Callable[[bool], None]):
@@ -183,9 +254,9 @@ class ChoiceField(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self._label)
-        with RadioSet():
+        with MarkedRadioSet():
             for key, text in self._choices:
-                yield RadioButton(text, value=key == self._value, name=key)
+                yield MarkedRadioButton(text, value=key == self._value, name=key)
         yield Static("", classes="field--problem")
 
     @property
