@@ -32,8 +32,12 @@ def on(app, name: str):
 
 
 def dialog_text(app) -> str:
-    """The words on screen on one line, without the dialog's frame."""
-    return " ".join(screen_text(app).replace("│", " ").split())
+    """The words inside the dialog on one line: the screen cropped to the dialog's box, so
+    the step drawn behind it adds no letters where a sentence wraps."""
+    box = app.screen.children[0].region
+    lines = screen_text(app).splitlines()[box.y : box.bottom]
+    inside = " ".join(line[box.x : box.right] for line in lines)
+    return " ".join(inside.replace("│", " ").split())
 
 
 def footer(app) -> str:
