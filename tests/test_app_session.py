@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from app_pilot import flat_text, screen_text, shows, wait_for
 from fakes.identity import trusted_identity_server
+from test_app_write import small_project
 
 from tui import session
 from tui.app import create_app
@@ -35,15 +36,6 @@ def on(app, name: str):
 
 def notified(app, text: str):
     return lambda: any(text in n.message for n in app._notifications)
-
-
-def small_project(folder: Path) -> Project:
-    p = Project()
-    p.package.name = "Wave4"
-    p.folder = str(folder)
-    p.device.name = "W4-%RAND:4%"
-    p.join = JoinKind.NONE
-    return p
 
 
 def saved_project(folder: Path, project: Project | None = None) -> Path:
