@@ -9,8 +9,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from tui.app import BulkEnrollApp, create_app
-from tui.drives import Drive
-from tui.model import (
+from tui.project.model import (
     Application,
     Certificate,
     JoinKind,
@@ -18,6 +17,7 @@ from tui.model import (
     Project,
     Wifi,
 )
+from tui.usb.drives import Drive
 
 TODAY = date(2026, 11, 30)
 SIZE = (80, 24)
@@ -140,13 +140,13 @@ async def accounts_entra(pilot: Pilot) -> None:
 
 
 async def accounts_signing_in(pilot: Pilot) -> None:
+    from tui.entra.signin import WaitingForSignIn
     from tui.screens.accounts import TokenEvent
-    from tui.signin import WaitingForSignIn
 
     p = sample_project()
     p.entra.bprt = p.entra.package_user = ""
     await _step(pilot, "accounts", p)
-    from tui.signin import CancelToken
+    from tui.entra.signin import CancelToken
 
     screen = pilot.app.screen
     screen._cancel = CancelToken()  # shown as running; nothing is started
@@ -187,8 +187,8 @@ async def local_user_dialog(pilot: Pilot) -> None:
 
 
 async def accounts_browser(pilot: Pilot) -> None:
+    from tui.entra.signin import CancelToken, WaitingForBrowser
     from tui.screens.accounts import TokenEvent
-    from tui.signin import CancelToken, WaitingForBrowser
 
     app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
     app.browser_sign_in = True
@@ -255,7 +255,7 @@ async def write_replace_question(pilot: Pilot) -> None:
 
 
 async def next_steps(pilot: Pilot) -> None:
-    from tui.usbwrite import WriteResult
+    from tui.usb.write import WriteResult
 
     app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
     p = sample_project()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import main
-from tui.commands import acceptance
-from tui.packageinfo import read_package
+from tui.cli import acceptance
+from tui.cli.main import main
+from tui.package.inspect import read_package
 
 FIXTURE = Path(__file__).parent / "fixtures" / "acceptance" / "acceptance-report.json"
 STAMP = "2026-12-01T08:00:00Z"

@@ -15,13 +15,13 @@ import requests
 from app_pilot import flat_text, screen_text, wait_for
 from fakes.identity import trusted_identity_server
 
-from tui import rules
 from tui.app import create_app
-from tui.model import JoinKind
-from tui.package import build_package
-from tui.packageinfo import read_package
+from tui.entra.signin import SignInConfig
+from tui.package.build import build_package
+from tui.package.inspect import read_package
+from tui.project import rules
+from tui.project.model import JoinKind
 from tui.screens.accounts import browser_here
-from tui.signin import SignInConfig
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}
@@ -316,7 +316,7 @@ async def test_the_password_is_typed_twice_and_weak_ones_are_warned_about(app, t
 
 
 def test_password_hints_are_warnings_never_refusals():
-    from tui.model import LocalUser, Project
+    from tui.project.model import LocalUser, Project
 
     def notes(name, password):
         p = Project()

@@ -17,10 +17,11 @@ from fakes.graph import fake_graph
 from fakes.identity import FakeIdentityServer
 from textual.widgets import Static
 
-from tui import connection, rules
 from tui.app import create_app
-from tui.model import Cloud, Connection, JoinKind, LocalUser, Project, Wifi
-from tui.projectfile import load_project, save_project
+from tui.entra import connection
+from tui.project import rules
+from tui.project.file import load_project, save_project
+from tui.project.model import Cloud, Connection, JoinKind, LocalUser, Project, Wifi
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}
@@ -138,7 +139,7 @@ def test_each_cloud_signs_in_at_its_own_hosts():
     assert config.proxy == "http://p:3128" and config.ca_bundle is None
     china = connection.graph_config(Project(connection=Connection(cloud=Cloud.CHINA)))
     assert china.authority == "https://login.chinacloudapi.cn/organizations"
-    from tui.graph import GRAPH_CLIENT_ID, graph_root
+    from tui.entra.graph import GRAPH_CLIENT_ID, graph_root
 
     assert china.client_id == GRAPH_CLIENT_ID
     assert graph_root(china.authority) == "https://microsoftgraph.chinacloudapi.cn"

@@ -21,11 +21,11 @@ from fakes.identity import trusted_identity_server
 from fakes.mounts import fuse_missing, loop_missing, make_ext4, make_fat32, mount_ext4, mount_fat32
 
 from tui.app import create_app
-from tui.drives import Drive, inspect_mountpoint
-from tui.packageinfo import read_package
-from tui.projectfile import load_project
-from tui.signin import SignInConfig
-from tui.usbwrite import TEMP_PREFIX
+from tui.entra.signin import SignInConfig
+from tui.package.inspect import read_package
+from tui.project.file import load_project
+from tui.usb.drives import Drive, inspect_mountpoint
+from tui.usb.write import TEMP_PREFIX
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}

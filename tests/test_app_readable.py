@@ -6,7 +6,7 @@ from __future__ import annotations
 from app_pilot import screen_text, wait_for
 from app_scenes import SIZE, sample_project, scene_app
 
-from tui.model import WifiSecurity
+from tui.project.model import WifiSecurity
 
 
 def line_with(app, label: str) -> str:

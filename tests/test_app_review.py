@@ -7,7 +7,7 @@ from app_pilot import shows, wait_for
 from app_scenes import SIZE, sample_project, scene_app
 
 from tui.screens.review import package_settings
-from tui.settings import ADDED_BY_BULK_ENROLL, HIDE_OOBE, TRUSTED_APPS, project_settings
+from tui.wcd.settings import ADDED_BY_BULK_ENROLL, HIDE_OOBE, TRUSTED_APPS, project_settings
 
 
 async def test_review_lists_every_setting_and_marks_the_added_ones(tmp_path):

@@ -16,15 +16,15 @@ from app_pilot import flat_text, screen_text, shows, wait_for
 from fakes.identity import trusted_identity_server
 from test_app_write import small_project
 
-from tui import session
 from tui.app import create_app
-from tui.drives import Drive
-from tui.model import Application, EntraJoin, JoinKind, Project, Resume
-from tui.package import build_package
-from tui.packageinfo import read_package
-from tui.projectfile import load_project, save_project
-from tui.signin import SignInConfig
-from tui.usbwrite import WriteResult
+from tui.entra.signin import SignInConfig
+from tui.package.build import build_package
+from tui.package.inspect import read_package
+from tui.project import session
+from tui.project.file import load_project, save_project
+from tui.project.model import Application, EntraJoin, JoinKind, Project, Resume
+from tui.usb.drives import Drive
+from tui.usb.write import WriteResult
 
 TODAY = date(2026, 11, 30)
 GATE_SECONDS = 10.0
@@ -80,16 +80,16 @@ async def test_an_empty_folder_saves_into_the_default_folder(tmp_path, monkeypat
 @pytest.fixture
 def slow_build(monkeypatch):
     """build_package waits for the test to open the gate."""
-    import tui.package
+    import tui.package.build
 
     gate = threading.Event()
-    real = tui.package.build_package
+    real = tui.package.build.build_package
 
     def build(*args, **kw):
         gate.wait(GATE_SECONDS)
         return real(*args, **kw)
 
-    monkeypatch.setattr(tui.package, "build_package", build)
+    monkeypatch.setattr(tui.package.build, "build_package", build)
     return gate
 
 
@@ -243,12 +243,12 @@ async def test_relative_payload_paths_are_relative_to_the_project_file(tmp_path,
 
 
 async def test_an_unexpected_build_error_is_logged_and_one_sentence(tmp_path, monkeypatch):
-    import tui.package
+    import tui.package.build
 
     def broken(*args, **kw):
         raise RuntimeError("a bug in the builder")
 
-    monkeypatch.setattr(tui.package, "build_package", broken)
+    monkeypatch.setattr(tui.package.build, "build_package", broken)
     path = saved_project(tmp_path / "wave")
     log = tmp_path / "state" / "bulk-enroll.log"
     app = make_app(tmp_path, open_path=path, log_file=log)
@@ -271,7 +271,7 @@ async def test_an_unexpected_build_error_is_logged_and_one_sentence(tmp_path, mo
 
 
 async def test_eject_and_drive_probes_do_not_block_the_ui(tmp_path, monkeypatch):
-    import tui.usbwrite
+    import tui.usb.write
 
     stick = tmp_path / "stick"
     stick.mkdir()
@@ -297,7 +297,7 @@ async def test_eject_and_drive_probes_do_not_block_the_ui(tmp_path, monkeypatch)
             )
         ]
 
-    monkeypatch.setattr(tui.usbwrite, "eject", eject)
+    monkeypatch.setattr(tui.usb.write, "eject", eject)
     path = saved_project(tmp_path / "wave")
     app = make_app(tmp_path, open_path=path, drive_source=drives)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -312,17 +312,17 @@ async def test_eject_and_drive_probes_do_not_block_the_ui(tmp_path, monkeypatch)
 
 
 async def test_autosave_writes_on_another_thread(tmp_path, monkeypatch):
-    import tui.projectfile
+    import tui.project.file
 
     path = saved_project(tmp_path / "wave")
     threads = []
-    real = tui.projectfile.write_atomic
+    real = tui.project.file.write_atomic
 
     def write_atomic(target, data):
         threads.append(threading.current_thread())
         return real(target, data)
 
-    monkeypatch.setattr(tui.projectfile, "write_atomic", write_atomic)
+    monkeypatch.setattr(tui.project.file, "write_atomic", write_atomic)
     app = make_app(tmp_path, open_path=path)
     async with app.run_test(size=(80, 24)) as pilot:
         await goto(app, pilot, "device", "DeviceScreen")

@@ -11,12 +11,12 @@ import pytest
 from app_pilot import flat_text, no_blink, screen_text, wait_for  # noqa: F401 (fixture)
 from fakes.identity import bulk_aadsts, trusted_identity_server
 
-from tui import rules
 from tui.app import create_app
-from tui.model import Project
-from tui.projectfile import load_project, save_project
-from tui.recent import load_recent, remember
-from tui.signin import SignInConfig
+from tui.entra.signin import SignInConfig
+from tui.project import rules
+from tui.project.file import load_project, save_project
+from tui.project.model import Project
+from tui.project.recent import load_recent, remember
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}

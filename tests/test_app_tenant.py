@@ -26,9 +26,7 @@ from syrupy.extensions.image import SVGImageSnapshotExtension
 from textual.widgets import Static
 
 from tui.app import create_app
-from tui.model import JoinKind, LocalUser, Project, Wifi
-from tui.projectfile import save_project
-from tui.readiness import (
+from tui.entra.readiness import (
     CHECK_NAMES,
     CONDITIONAL_ACCESS,
     JOIN,
@@ -38,6 +36,8 @@ from tui.readiness import (
     QUOTA,
     SYNC_FABRIC,
 )
+from tui.project.file import save_project
+from tui.project.model import JoinKind, LocalUser, Project, Wifi
 from tui.screens.tenant import CheckRow, EnrollmentScreen, TenantScreen
 
 TODAY = date(2026, 11, 30)
@@ -466,8 +466,8 @@ async def test_revoke_refused_at_the_question_deletes_nothing(graph, tmp_path):
 
 
 async def test_revoke_confirmed_deletes_the_package_user_and_build_is_refused(graph, tmp_path):
-    from tui.projectfile import load_project
-    from tui.rules import validate
+    from tui.project.file import load_project
+    from tui.project.rules import validate
 
     app = make_app(graph, tmp_path)
     user_id = package_user_id(graph.tenant)

@@ -153,7 +153,7 @@ def test_a_dropped_session_keeps_what_was_typed(terminal, tmp_path):
         assert time.monotonic() < deadline, "the typed name was not saved on its own"
         time.sleep(0.05)
     terminal.tmux("kill-server")  # the SSH session drops: the terminal goes away
-    from tui.projectfile import load_project
+    from tui.project.file import load_project
 
     assert load_project(saved).device.name == "KIOSK-%SERIAL%"
     assert sorted(p.name for p in folder.iterdir()) == ["Kiosk.bulkenroll.toml"]

@@ -10,9 +10,9 @@ from app_pilot import screen_text, wait_for
 from textual.widgets import OptionList
 
 from tui.app import create_app
-from tui.model import Project
-from tui.projectfile import save_project
-from tui.recent import remember
+from tui.project.file import save_project
+from tui.project.model import Project
+from tui.project.recent import remember
 
 TODAY = date(2026, 11, 30)
 

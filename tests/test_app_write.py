@@ -17,11 +17,11 @@ from conftest import SAMPLES
 from fakes.mounts import fuse_missing, loop_missing, make_ext4, make_fat32, mount_ext4, mount_fat32
 
 from tui.app import create_app
-from tui.customizations import to_customizations_xml
-from tui.drives import Drive, inspect_mountpoint
-from tui.model import JoinKind, Project
-from tui.package import build_package
-from tui.usbwrite import TEMP_PREFIX
+from tui.package.build import build_package
+from tui.project.model import JoinKind, Project
+from tui.usb.drives import Drive, inspect_mountpoint
+from tui.usb.write import TEMP_PREFIX
+from tui.wcd.customizations import to_customizations_xml
 
 TODAY = date(2026, 11, 30)
 

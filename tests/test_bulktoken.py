@@ -19,7 +19,7 @@ from fakes.identity import (
 )
 from test_signin import wait_until
 
-from tui.bulktoken import (
+from tui.entra.bulktoken import (
     BulkToken,
     CreatingPackageUser,
     Done,
@@ -29,9 +29,9 @@ from tui.bulktoken import (
     get_bulk_token,
     package_user_from,
 )
+from tui.entra.signin import Cancelled, SignedIn, SignInConfig, TimedOut, WaitingForSignIn
 from tui.errors import UserError
-from tui.model import EntraJoin, Project
-from tui.signin import Cancelled, SignedIn, SignInConfig, TimedOut, WaitingForSignIn
+from tui.project.model import EntraJoin, Project
 
 UNIT = 0.02  # one second of the sign-in polling interval, shrunk
 TODAY = date.today()
@@ -47,7 +47,7 @@ def identity(tmp_path, monkeypatch):
 
 
 def fetch(server, *, events=None, cancel=None, **kw):
-    from tui.signin import CancelToken
+    from tui.entra.signin import CancelToken
 
     events = [] if events is None else events
     kw.setdefault("interval_unit", UNIT)
@@ -120,7 +120,7 @@ def test_package_user_from_id_token_and_fallbacks():
 def test_proxy_carries_sign_in_and_bulk_calls(identity):
     with ConnectProxy() as proxy:
         config = SignInConfig(authority=identity.authority(), proxy=proxy.url)
-        from tui.signin import CancelToken
+        from tui.entra.signin import CancelToken
 
         fetch_bulk_token(
             config,
@@ -140,7 +140,7 @@ def test_proxy_carries_sign_in_and_bulk_calls(identity):
 
 @pytest.mark.parametrize("days", [-1, 0, 181])
 def test_bad_expiry_is_refused_before_any_request(identity, days):
-    from tui.signin import CancelToken
+    from tui.entra.signin import CancelToken
 
     config = SignInConfig(authority=identity.authority())
     with pytest.raises(UserError) as err:
@@ -257,7 +257,7 @@ def test_overall_timeout_covers_the_sign_in_wait(identity):
 
 
 def _cancel_while(identity, ready, **kw):
-    from tui.signin import CancelToken
+    from tui.entra.signin import CancelToken
 
     before = set(threading.enumerate())
     cancel = CancelToken()

@@ -10,9 +10,9 @@ from pathlib import Path
 from conftest import SAMPLES
 from test_package_build import full_project
 
-from tui.customizations import to_customizations_xml
-from tui.projectfile import save_project
-from tui.settings import MASK, project_settings
+from tui.project.file import save_project
+from tui.wcd.customizations import to_customizations_xml
+from tui.wcd.settings import MASK, project_settings
 
 REPO = Path(__file__).resolve().parent.parent
 STAMP = "2026-11-30T08:00:00+00:00"

@@ -20,7 +20,7 @@ from fakes.graph import (
 )
 from test_cli_build_inspect import cli
 
-from tui.projectfile import save_project
+from tui.project.file import save_project
 
 
 @pytest.fixture
@@ -276,7 +276,7 @@ def test_check_and_verify_sign_in_with_the_project_connection(tmp_path):
     import os
     import sys
 
-    from tui.model import Connection
+    from tui.project.model import Connection
 
     with fake_graph(tmp_path) as graph:
         project = project_for(graph.tenant, expires=date.today() + timedelta(days=90))

@@ -17,8 +17,8 @@ import pytest
 from fakes import mounts
 from test_usbwrite import MB, Stick, make_package, needs_fuse, needs_loop, remounted_listing
 
-from tui import drives
-from tui.cli import main, table
+from tui.cli.main import main, table
+from tui.usb import drives
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
 

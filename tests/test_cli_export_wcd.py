@@ -10,8 +10,8 @@ from pathlib import Path
 
 from test_rules import TOKEN, full_project
 
-from tui.customizations import read_customizations, to_customizations_xml
-from tui.projectfile import PROJECT_SUFFIX, save_project
+from tui.project.file import PROJECT_SUFFIX, save_project
+from tui.wcd.customizations import read_customizations, to_customizations_xml
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fakes.graph import deleted_package_user, fake_graph, package_user_id, project_for
 
-from tui.graph import REVOKE_PERMISSIONS
-from tui.projectfile import load_project, save_project
+from tui.entra.graph import REVOKE_PERMISSIONS
+from tui.project.file import load_project, save_project
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from fakes.identity import bulk_aadsts, trusted_identity_server
 
-from tui.model import Project
-from tui.projectfile import load_project, save_project
+from tui.project.file import load_project, save_project
+from tui.project.model import Project
 
 REPO = Path(__file__).resolve().parent.parent
 EXPIRES = date.today() + timedelta(days=60)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tui import cli
-from tui.model import Project
-from tui.projectfile import save_project
-from tui.recent import remember
+from tui.cli import main as cli
+from tui.project.file import save_project
+from tui.project.model import Project
+from tui.project.recent import remember
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "fake-bprt-must-never-be-listed"
@@ -115,8 +115,8 @@ def test_token_signs_in_with_the_project_connection(tmp_path):
     the environment: the project's [connection] says where, and which CA to trust."""
     from fakes.identity import FakeIdentityServer
 
-    from tui.model import Connection
-    from tui.projectfile import load_project
+    from tui.project.file import load_project
+    from tui.project.model import Connection
 
     with FakeIdentityServer(tmp_path) as server:
         server.approve_after(0)

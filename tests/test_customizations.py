@@ -11,7 +11,9 @@ from conftest import SAMPLES
 from lxml import etree
 from test_rules import TOKEN, full_project
 
-from tui.customizations import (
+from tui.errors import UserError
+from tui.project.model import Application, JoinKind, LocalUser, PackageConfig, Project, WifiSecurity
+from tui.wcd.customizations import (
     PACKAGE_NS,
     SETTINGS_NS,
     answer_file_xml,
@@ -22,9 +24,7 @@ from tui.customizations import (
     read_customizations,
     to_customizations_xml,
 )
-from tui.errors import UserError
-from tui.model import Application, JoinKind, LocalUser, PackageConfig, Project, WifiSecurity
-from tui.settings import MASK, Setting, is_secret, mask, project_settings, wcd_order
+from tui.wcd.settings import MASK, Setting, is_secret, mask, project_settings, wcd_order
 
 WIFI = "ConnectivityProfiles/WLAN/WLANSetting/WLANConfig[Contoso Guest]/WLANXmlSettings"
 APP = "ProvisioningCommands/PrimaryContext/Command/CommandConfig[Contoso Agent]"

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 from fakes import mounts
 
-from tui import drives
-from tui.drives import BlockDevice, Drive, DriveWatcher
+from tui.usb import drives
+from tui.usb.drives import BlockDevice, Drive, DriveWatcher
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
 

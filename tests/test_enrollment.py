@@ -13,7 +13,7 @@ from fakes.graph import (
     ready_tenant,
 )
 
-from tui.enrollment import (
+from tui.entra.enrollment import (
     DEVICES,
     PACKAGE_USER,
     TOKEN,
@@ -25,11 +25,11 @@ from tui.enrollment import (
     user_check,
     verify_enrollment,
 )
+from tui.entra.graph import VERIFY_PERMISSIONS
+from tui.entra.readiness import INTUNE_APP_ID, Checked, Checking, Status
+from tui.entra.signin import CancelToken, WaitingForSignIn
 from tui.errors import UserError
-from tui.graph import VERIFY_PERMISSIONS
-from tui.model import Project
-from tui.readiness import INTUNE_APP_ID, Checked, Checking, Status
-from tui.signin import CancelToken, WaitingForSignIn
+from tui.project.model import Project
 
 TODAY = date(2026, 11, 30)
 

@@ -9,8 +9,7 @@ from fakes.graph import FakeGraph, fake_graph
 from fakes.identity import ConnectProxy, Reply
 from test_signin import wait_until
 
-from tui.errors import UserError
-from tui.graph import (
+from tui.entra.graph import (
     GRAPH_CLIENT_ID,
     READINESS_PERMISSIONS,
     GraphClient,
@@ -22,7 +21,8 @@ from tui.graph import (
     retry_after_seconds,
     scopes_for,
 )
-from tui.signin import Cancelled, CancelToken, WaitingForSignIn
+from tui.entra.signin import Cancelled, CancelToken, WaitingForSignIn
+from tui.errors import UserError
 
 
 @pytest.fixture

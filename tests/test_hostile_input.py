@@ -16,13 +16,14 @@ from fuzz.hostile import customizations, package_tree, provxml, wim_bytes
 from test_hostile_fuzz import hang_guard
 from test_package_build import full_project
 
-from tui import customizations as wcd
-from tui import safexml, usbwrite
-from tui.cli import main
+from tui import safexml
+from tui.cli.main import main
 from tui.errors import UserError
-from tui.packageinfo import MAX_PARMS, MAX_SETS, read_package
-from tui.projectfile import load_project, save_project
-from tui.wimreader import MAX_DEPTH, MAX_ENTRIES, WimReader
+from tui.package.inspect import MAX_PARMS, MAX_SETS, read_package
+from tui.package.wim.reader import MAX_DEPTH, MAX_ENTRIES, WimReader
+from tui.project.file import load_project, save_project
+from tui.usb import write as usbwrite
+from tui.wcd import customizations as wcd
 
 REPO = Path(__file__).resolve().parent.parent
 PEAK_MB = 300
@@ -46,7 +47,7 @@ def inspect_in_subprocess(path: Path) -> dict:
         "import json, resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_AS, (3 << 29, resource.RLIM_INFINITY))\n"
         "from tui.errors import UserError\n"
-        "from tui.packageinfo import describe, read_package\n"
+        "from tui.package.inspect import describe, read_package\n"
         "try:\n"
         "    describe(read_package(sys.argv[1])); out = 'ok'\n"
         "except UserError as e:\n"
@@ -177,7 +178,7 @@ def test_libxml2_messages_are_one_line(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
 def test_a_customizations_xml_in_utf16_or_utf32_builds(tmp_path, encoding, capsys):
-    from tui.commands.build import _load_source
+    from tui.cli.build import _load_source
 
     text = customizations(
         "<Name>P</Name>", "<DevDetail><DNSComputerName>PC-1</DNSComputerName></DevDetail>"
@@ -394,7 +395,7 @@ def test_inputs_are_refused_by_size_before_reading(tmp_path):
 
 
 def test_many_local_users_are_written_in_linear_steps(monkeypatch):
-    from tui.model import LocalUser, Project
+    from tui.project.model import LocalUser, Project
 
     calls = []
     original = wcd._Element.child

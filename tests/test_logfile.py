@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from tui.logfile import REDACTED, close_log, default_log_file, log, open_log, project_secrets
-from tui.model import LocalUser, Project, Wifi
+from tui.project.logfile import (
+    REDACTED,
+    close_log,
+    default_log_file,
+    log,
+    open_log,
+    project_secrets,
+)
+from tui.project.model import LocalUser, Project, Wifi
 
 
 def a_project_with_secrets() -> Project:
@@ -48,9 +55,9 @@ def test_the_log_is_in_the_xdg_state_folder(monkeypatch, tmp_path):
 
 
 def test_rotated_files_are_owner_only_too(tmp_path, monkeypatch):
-    import tui.logfile
+    import tui.project.logfile
 
-    monkeypatch.setattr(tui.logfile, "MAX_BYTES", 200)
+    monkeypatch.setattr(tui.project.logfile, "MAX_BYTES", 200)
     path = tmp_path / "bulk-enroll.log"
     handler = open_log(path)
     try:
@@ -59,5 +66,5 @@ def test_rotated_files_are_owner_only_too(tmp_path, monkeypatch):
     finally:
         close_log(handler)
     rotated = sorted(tmp_path.glob("bulk-enroll.log*"))
-    assert len(rotated) == 1 + tui.logfile.BACKUPS
+    assert len(rotated) == 1 + tui.project.logfile.BACKUPS
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in rotated)

@@ -18,9 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from tui import package
 from tui.errors import UserError
-from tui.model import (
+from tui.package import build as package
+from tui.project.model import (
     Application,
     Certificate,
     JoinKind,

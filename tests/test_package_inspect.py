@@ -8,10 +8,10 @@ import pytest
 from conftest import SAMPLES
 from test_package_build import PROJECTS, full_project
 
-from tui import package
 from tui.errors import UserError
-from tui.packageinfo import describe, read_package, to_json
-from tui.settings import MASK, Setting, project_settings
+from tui.package import build as package
+from tui.package.inspect import describe, read_package, to_json
+from tui.wcd.settings import MASK, Setting, project_settings
 
 STAMP = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -115,7 +115,7 @@ def test_package_without_customizations_falls_back_to_provxml(tmp_path):
         )
         if not p.endswith("customizations.xml")
     ]
-    from tui.wim import write_wim
+    from tui.package.wim.writer import write_wim
 
     out = tmp_path / "bare.ppkg"
     with open(out, "wb") as f:
@@ -147,7 +147,7 @@ def test_damaged_package_is_one_clear_error(tmp_path, damage):
 
 
 def test_wim_that_is_not_a_provisioning_package(tmp_path):
-    from tui.wim import ImageInfo, write_wim
+    from tui.package.wim.writer import ImageInfo, write_wim
 
     out = tmp_path / "plain.wim"
     with open(out, "wb") as f:
@@ -169,8 +169,8 @@ def test_missing_package_file(tmp_path):
 
 
 def test_broken_provxml_inside_a_package(tmp_path):
-    from tui.wim import ImageInfo, write_wim
-    from tui.wimreader import WimReader
+    from tui.package.wim.reader import WimReader
+    from tui.package.wim.writer import ImageInfo, write_wim
 
     with WimReader(SAMPLES / "mosd.ppkg") as r:
         tree = [(p, r.read(p)) for p in r.files()]
@@ -210,8 +210,8 @@ def test_random_damage_never_escapes_as_a_traceback(tmp_path):
 
 
 def test_entity_expansion_in_a_package_is_not_followed(tmp_path):
-    from tui.wim import ImageInfo, write_wim
-    from tui.wimreader import WimReader
+    from tui.package.wim.reader import WimReader
+    from tui.package.wim.writer import ImageInfo, write_wim
 
     with WimReader(SAMPLES / "mosd.ppkg") as r:
         tree = {p: r.read(p) for p in r.files()}

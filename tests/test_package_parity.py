@@ -15,8 +15,8 @@ import pytest
 from conftest import SAMPLES
 from lxml import etree
 
-from tui import package
-from tui.model import Application, JoinKind, Project
+from tui.package import build as package
+from tui.project.model import Application, JoinKind, Project
 
 # In mosd, not in our model (their settings, and the second source they need).
 MOSD_UNMODELLED = {

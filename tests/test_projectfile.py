@@ -12,8 +12,14 @@ import pytest
 from test_rules import TOKEN, full_project
 
 from tui.errors import UserError
-from tui.model import Project, Wifi
-from tui.projectfile import PROJECT_SUFFIX, dumps_project, load_project, loads_project, save_project
+from tui.project.file import (
+    PROJECT_SUFFIX,
+    dumps_project,
+    load_project,
+    loads_project,
+    save_project,
+)
+from tui.project.model import Project, Wifi
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from conftest import SAMPLES
 from lxml import etree
 
-from tui import provxml as px
 from tui.errors import UserError
-from tui.model import (
+from tui.package import compiler as px
+from tui.project.model import (
     Application,
     Certificate,
     JoinKind,

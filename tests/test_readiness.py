@@ -17,8 +17,8 @@ from fakes.graph import (
     ready_tenant,
 )
 
-from tui.graph import READINESS_PERMISSIONS, GraphError, Waiting
-from tui.readiness import (
+from tui.entra.graph import READINESS_PERMISSIONS, GraphError, Waiting
+from tui.entra.readiness import (
     CHECK_NAMES,
     CONDITIONAL_ACCESS,
     INTUNE_APP_ID,
@@ -43,7 +43,7 @@ from tui.readiness import (
     sync_fabric_check,
     worst,
 )
-from tui.signin import Cancelled, CancelToken, SignedIn, WaitingForSignIn
+from tui.entra.signin import Cancelled, CancelToken, SignedIn, WaitingForSignIn
 
 ME = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 

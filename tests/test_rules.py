@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tui.model import (
+from tui.project.model import (
     Application,
     Certificate,
     Device,
@@ -23,7 +23,7 @@ from tui.model import (
     Wifi,
     WifiSecurity,
 )
-from tui.rules import check_field, expand_device_name, label, validate, warnings
+from tui.project.rules import check_field, expand_device_name, label, validate, warnings
 
 TODAY = date(2026, 11, 30)
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-token-body"
@@ -521,7 +521,7 @@ def test_folder_must_be_a_folder_when_building(project, tmp_path):
 
 
 def test_der_shape_check_without_cryptography(tmp_path):
-    from tui.rules import _der_sequence_shape
+    from tui.project.rules import _der_sequence_shape
 
     pem = trustme.CA().cert_pem.bytes()
     der = base64.b64decode(b"".join(pem.split(b"\n")[1:-2]))
@@ -581,7 +581,7 @@ def test_derived_settings_are_warned_about(project):
 
 
 def test_a_product_key_typed_without_dashes_is_put_in_groups():
-    from tui.rules import format_product_key
+    from tui.project.rules import format_product_key
 
     assert format_product_key("nppr9fwdcxd2c8jh872k2yt43") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
     assert format_product_key("NPPR9 FWDCX D2C8J H872K 2YT43") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
@@ -590,7 +590,7 @@ def test_a_product_key_typed_without_dashes_is_put_in_groups():
 
 
 def test_date_text_that_is_no_date_says_why():
-    from tui.rules import date_text_problem
+    from tui.project.rules import date_text_problem
 
     example = date(2027, 5, 28)
 

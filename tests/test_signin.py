@@ -12,8 +12,7 @@ import pytest
 import requests
 from fakes.identity import ConnectProxy, Reply, trusted_identity_server
 
-from tui.errors import UserError
-from tui.signin import (
+from tui.entra.signin import (
     DRS_SCOPE,
     Cancelled,
     CancelToken,
@@ -28,6 +27,7 @@ from tui.signin import (
     resolve_ca_bundle,
     sign_in,
 )
+from tui.errors import UserError
 
 # The fake asks for a 1 s polling interval; tests shrink one second to this.
 UNIT = 0.02

@@ -3,9 +3,9 @@ Conditional Access rule against the package user itself."""
 
 import pytest
 
-from tui.checks import Status
-from tui.conditional_access import package_user_ca_check
-from tui.tenantrules import (
+from tui.entra.checks import Status
+from tui.entra.conditional_access import package_user_ca_check
+from tui.entra.tenantrules import (
     WCD_APP_ID,
     admin_consent_url,
     federation_check,

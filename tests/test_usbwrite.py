@@ -19,9 +19,9 @@ import pytest
 from conftest import SAMPLES
 from fakes import mounts
 
-from tui import usbwrite
 from tui.errors import UserError
-from tui.usbwrite import FAT_MAX_FILE, WIM_MAGIC, Progress, Target, preflight
+from tui.usb import write as usbwrite
+from tui.usb.write import FAT_MAX_FILE, WIM_MAGIC, Progress, Target, preflight
 
 MB = mounts.MB
 LOOP = mounts.loop_missing()

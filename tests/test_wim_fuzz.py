@@ -20,8 +20,8 @@ from conftest import SAMPLES
 from test_wim_writer import blob_table, build, payload, resource_bytes, run
 
 from tui.errors import UserError
-from tui.wimformat import BLOB_ENTRY, HEADER, RES_METADATA, RESHDR, Resource
-from tui.wimreader import WimReader
+from tui.package.wim.format import BLOB_ENTRY, HEADER, RES_METADATA, RESHDR, Resource
+from tui.package.wim.reader import WimReader
 
 HANG_GUARD_SECONDS = 20  # a hang detector only; a case normally takes milliseconds
 INTERESTING = [0, 1, 7, 8, 49, 50, 51, 103, 104, 208, 0x7FFFFFFF, 0xFFFFFFFF, 1 << 32]

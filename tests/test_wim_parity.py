@@ -19,10 +19,17 @@ import pytest
 from conftest import REPO, SAMPLES
 from lxml import etree
 
-from tui.package import ROOT_ORDER
-from tui.wim import ImageInfo, write_wim
-from tui.wimformat import BLOB_ENTRY, DENTRY, HEADER, RES_COMPRESSED, RES_METADATA, Resource
-from tui.wimreader import WimReader
+from tui.package.build import ROOT_ORDER
+from tui.package.wim.format import (
+    BLOB_ENTRY,
+    DENTRY,
+    HEADER,
+    RES_COMPRESSED,
+    RES_METADATA,
+    Resource,
+)
+from tui.package.wim.reader import WimReader
+from tui.package.wim.writer import ImageInfo, write_wim
 
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.glob("*.ppkg"))
 
@@ -41,7 +48,7 @@ def documented() -> dict[str, set[str]]:
 
 class Wim:
     """The structures of one WIM file, parsed here (only the metadata is decompressed by
-    tui.wimreader)."""
+    tui.package.wim.reader)."""
 
     def __init__(self, data: bytes, reader: WimReader) -> None:
         fields = HEADER.unpack_from(data)

@@ -24,8 +24,8 @@ from test_wim_writer import (
 )
 
 from tui.errors import UserError
-from tui.wimreader import WimReader
-from tui.xpress import XpressError, decompress
+from tui.package.wim.reader import WimReader
+from tui.package.wim.xpress import XpressError, decompress
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.ppkg"))
 

@@ -16,10 +16,10 @@ import pytest
 from lxml import etree
 
 from tui.errors import UserError
-from tui.wim import ImageInfo, write_wim
-from tui.wimformat import BLOB_ENTRY, HEADER, RES_COMPRESSED, Resource, filetime
-from tui.xpress import decompress
-from tui.xpress_encode import compress_resource
+from tui.package.wim.format import BLOB_ENTRY, HEADER, RES_COMPRESSED, Resource, filetime
+from tui.package.wim.writer import ImageInfo, write_wim
+from tui.package.wim.xpress import decompress
+from tui.package.wim.xpress_encode import compress_resource
 
 # Every WIM a test here leaves behind is read by wimlib and 7-Zip too (conftest.py).
 pytestmark = pytest.mark.usefixtures("real_readers_check")
@@ -451,7 +451,7 @@ def test_names_differing_as_ntfs_sees_them_are_both_kept(tmp_path):
 
 
 def test_stored_blobs_can_be_named_after_their_sha256(tmp_path):
-    from tui.wim import WimWriter
+    from tui.package.wim.writer import WimWriter
 
     src = tmp_path / "setup.exe"
     src.write_bytes(payload(3 * 32768 + 5, seed=11))

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui.wim import ImageInfo, write_wim
-from tui.xpress import MAX_CODEWORD_LEN, decompress
-from tui.xpress_encode import WIM_CHUNK, _code_lengths, compress, compress_resource
+from tui.package.wim.writer import ImageInfo, write_wim
+from tui.package.wim.xpress import MAX_CODEWORD_LEN, decompress
+from tui.package.wim.xpress_encode import WIM_CHUNK, _code_lengths, compress, compress_resource
 
 pytestmark = pytest.mark.usefixtures("real_readers_check")
 RNG_SEED = 20250304

@@ -25,11 +25,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tui import session
 from tui.errors import UserError
-from tui.logfile import close_log, log, open_log, project_secrets
-from tui.model import Project, Resume
-from tui.recent import default_config_dir, remember
+from tui.project import session
+from tui.project.logfile import close_log, log, open_log, project_secrets
+from tui.project.model import Project, Resume
+from tui.project.recent import default_config_dir, remember
 from tui.screens.steps import STEP_IDS, STEPS, step
 
 
@@ -127,11 +127,11 @@ class BulkEnrollApp(App[None]):
         self.config_dir = config_dir or default_config_dir()
         self.today = today or date.today()
         self.drive_source = drive_source
-        # A tui.signin.SignInConfig replacing the project's tenant connection (tests);
-        # None: tui.connection.sign_in_config(project), as the technician set it (Ctrl+K).
+        # A tui.entra.signin.SignInConfig replacing the project's tenant connection (tests);
+        # None: tui.entra.connection.sign_in_config(project), as the technician set it (Ctrl+K).
         self.identity = identity
         self.token_options = token_options or {}  # extra fetch_bulk_token arguments
-        # Microsoft Graph checks: a SignInConfig (None: tui.graph.graph_sign_in_config()),
+        # Microsoft Graph checks: a SignInConfig (None: tui.entra.graph.graph_sign_in_config()),
         # extra run_readiness/verify_enrollment arguments, the last readiness results.
         self.graph_identity = graph_identity
         self.graph_options = graph_options or {}
@@ -141,7 +141,7 @@ class BulkEnrollApp(App[None]):
         # The package built, with the fingerprint of the settings it was built from.
         self._built: tuple[Path, str] | None = None
         self._build_from = ""
-        self.sticks_written: list[Any] = []  # tui.usbwrite.WriteResult of the built package
+        self.sticks_written: list[Any] = []  # tui.usb.write.WriteResult of the built package
         self.log_file = log_file  # None: no log file (tests)
         self._log_handler: Any = None
         self.stash: dict[str, Any] = {}  # values a choice hid (e.g. Wi-Fi while wired)
@@ -188,7 +188,7 @@ class BulkEnrollApp(App[None]):
         self._start(Project(), None)
 
     def open_project(self, path: Path) -> None:
-        from tui.projectfile import load_project
+        from tui.project.file import load_project
 
         try:
             project = load_project(path)
@@ -201,13 +201,13 @@ class BulkEnrollApp(App[None]):
             remember(self.config_dir, path)
         log.info("Opened the project %s", path)
         self._check_built_package()
-        from tui.tokens import soon_warning
+        from tui.project.tokens import soon_warning
 
         if (warning := soon_warning(project, self.today)) is not None:
             self.notify(warning, severity="warning", timeout=10)
 
     def import_customizations(self, path: Path) -> None:
-        from tui.customizations import load_customizations
+        from tui.wcd.customizations import load_customizations
 
         try:
             result = load_customizations(path)
@@ -278,7 +278,7 @@ class BulkEnrollApp(App[None]):
         """Save the project at once (atomic, owner-only); returns where, or None on failure."""
         if self.project is None:
             return None
-        from tui.projectfile import save_project
+        from tui.project.file import save_project
 
         self._wait_for_autosave()
         path = self.project_file()
@@ -297,7 +297,7 @@ class BulkEnrollApp(App[None]):
         on one saving thread, in order."""
         if not self._dirty or self.project is None:
             return
-        from tui.projectfile import encode_project
+        from tui.project.file import encode_project
 
         path = self.project_file()
         try:
@@ -309,7 +309,7 @@ class BulkEnrollApp(App[None]):
         self._pending_save = self._saver.submit(self._write_saved, path, data)
 
     def _write_saved(self, path: Path, data: bytes) -> None:
-        from tui.projectfile import write_project_bytes
+        from tui.project.file import write_project_bytes
 
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -517,7 +517,7 @@ def create_app(
     """The app, with what tests replace: config folder, date, drives, identity service.
 
     ``drive_source(show_all)`` lists the drives (default: this machine's); ``identity``
-    is a ``tui.signin.SignInConfig`` used instead of the project's tenant connection;
+    is a ``tui.entra.signin.SignInConfig`` used instead of the project's tenant connection;
     ``token_options`` go to ``fetch_bulk_token`` (an ``open_browser`` among them also offers
     the browser sign-in, for the Graph checks too);
     ``graph_identity``/``graph_options`` likewise for the Microsoft Graph checks.
@@ -537,7 +537,7 @@ def create_app(
 
 def run_app(open_path: Path | None = None) -> int:
     """The app; with ``open_path``, that project is opened at once (``bulk-enroll FILE``)."""
-    from tui.logfile import default_log_file
+    from tui.project.logfile import default_log_file
 
     create_app(log_file=default_log_file(), open_path=open_path).run()
     return 0

@@ -505,7 +505,7 @@ class FakeGraph:
         return self.identity.authority("organizations")
 
     def sign_in_config(self, **kwargs: Any):
-        from tui.graph import graph_sign_in_config
+        from tui.entra.graph import graph_sign_in_config
 
         return graph_sign_in_config(self.authority, ca_bundle=str(self.ca_bundle), **kwargs)
 
@@ -672,7 +672,7 @@ def fake_graph(
 
 def project_for(tenant: FakeTenant, *, expires: date, folder: str = "") -> Any:
     """A project whose bulk token made this tenant's package user."""
-    from tui.model import Project
+    from tui.project.model import Project
 
     project = Project(folder=folder)
     project.package.name = "Fleet"

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tui import wim
 from tui.errors import UserError
-from tui.wim import ImageInfo, write_wim
+from tui.package.wim import writer as wim
+from tui.package.wim.writer import ImageInfo, write_wim
 
 STAMP = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 PROV = "Multivariant/0/Prov"
@@ -270,15 +270,15 @@ def cases(seed: int, count: int):
 
 def run_case(case: Case, path: Path) -> str:
     """'ok' or 'error' (a proper UserError); anything else propagates and fails the caller."""
-    from tui.customizations import load_customizations
-    from tui.packageinfo import describe, read_package
+    from tui.package.inspect import describe, read_package
+    from tui.wcd.customizations import load_customizations
 
     path.write_bytes(case.data)
     try:
         if case.kind == "package":
             describe(read_package(path))
         elif case.kind == "project":
-            from tui.projectfile import load_project
+            from tui.project.file import load_project
 
             load_project(path)
         else:

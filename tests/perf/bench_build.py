@@ -42,8 +42,8 @@ def make_installer(base: Path, size_mib: int) -> Path:
 
 
 def build_ours(installer: Path, out: Path) -> None:
-    from tui.model import Application, Project
-    from tui.package import build_package
+    from tui.package.build import build_package
+    from tui.project.model import Application, Project
 
     project = Project()
     project.package.name = "Bench"

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 import requests  # noqa: E402
 from fakes.graph import fake_graph  # noqa: E402
 
-from tui.graph import GraphClient, connect  # noqa: E402
-from tui.signin import CancelToken  # noqa: E402
+from tui.entra.graph import GraphClient, connect  # noqa: E402
+from tui.entra.signin import CancelToken  # noqa: E402
 
 
 def bare(session: requests.Session, url: str, token: str) -> int:

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project
 from fuzz.hostile import customizations, package_tree, provxml, wim_bytes  # noqa: E402
 
 from tui import safexml  # noqa: E402
-from tui.packageinfo import MAX_PARMS  # noqa: E402
-from tui.wimreader import MAX_ENTRIES  # noqa: E402
+from tui.package.inspect import MAX_PARMS  # noqa: E402
+from tui.package.wim.reader import MAX_ENTRIES  # noqa: E402
 
 SECONDS, PEAK_MB = 5.0, 300
 CASES = {
@@ -44,7 +44,7 @@ CHILD = (
     "import json, resource, sys, time\n"
     "start = time.perf_counter()\n"
     "from tui.errors import UserError\n"
-    "from tui.packageinfo import describe, read_package\n"
+    "from tui.package.inspect import describe, read_package\n"
     "try:\n"
     "    describe(read_package(sys.argv[1])); out = 'ok'\n"
     "except UserError as e:\n"

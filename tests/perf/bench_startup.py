@@ -38,7 +38,7 @@ Minimal().run(headless=True, size=(80, 24), auto_pilot=at_first_screen)
 APP = f"""
 import sys
 from pathlib import Path
-from tui.cli import build_parser
+from tui.cli.main import build_parser
 build_parser()
 from tui.app import create_app
 

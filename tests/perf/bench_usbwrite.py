@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project
 
 from fakes import mounts  # noqa: E402
 
-from tui.usbwrite import WIM_MAGIC, write_package  # noqa: E402
+from tui.usb.write import WIM_MAGIC, write_package  # noqa: E402
 
 MB = mounts.MB
 

@@ -16,8 +16,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui.logfile import log
-from tui.model import JoinKind, LocalUser
+from tui.project.logfile import log
+from tui.project.model import JoinKind, LocalUser
 from tui.screens.itemdialog import ItemDialog
 from tui.screens.step import StepScreen
 from tui.widgets.field import ChoiceField, Edited, Field, SecretField
@@ -39,7 +39,7 @@ ISSUED_LABEL = "Bulk token valid until (the token's own date: get a new token to
 
 
 def expires_label(today: date) -> str:
-    from tui.rules import MAX_TOKEN_DAYS, latest_expiry
+    from tui.project.rules import MAX_TOKEN_DAYS, latest_expiry
 
     latest = latest_expiry(today).isoformat()
     return f"Bulk token valid until (at most {MAX_TOKEN_DAYS} days ahead: {latest} at the latest)"
@@ -74,8 +74,8 @@ def browser_here(
 
 def describe_event(event: object) -> str | None:
     """One line for a step of the bulk token flow; never holds a secret."""
-    from tui.bulktoken import CreatingPackageUser, Done, Polling
-    from tui.signin import SignedIn, WaitingForBrowser, WaitingForSignIn
+    from tui.entra.bulktoken import CreatingPackageUser, Done, Polling
+    from tui.entra.signin import SignedIn, WaitingForBrowser, WaitingForSignIn
 
     match event:
         case WaitingForSignIn(user_code=code, verification_uri=uri):
@@ -144,13 +144,13 @@ class LocalUserDialog(ItemDialog):
         )
 
     def _confirmation_problem(self) -> str | None:
-        from tui.rules import password_confirmation
+        from tui.project.rules import password_confirmation
 
         confirm = self.query_one("#user-password-confirmation", SecretField)
         return password_confirmation(self.item.password, confirm.value)
 
     def problems(self) -> list:
-        from tui.rules import Problem
+        from tui.project.rules import Problem
 
         found = super().problems()
         if text := self._confirmation_problem():
@@ -158,7 +158,7 @@ class LocalUserDialog(ItemDialog):
         return found
 
     def recheck(self, everything: bool = False) -> None:
-        from tui.rules import warnings
+        from tui.project.rules import warnings
 
         super().recheck(everything)
         confirm = self.query_one("#user-password-confirmation", SecretField)
@@ -282,7 +282,7 @@ class AccountsScreen(StepScreen):
             except ValueError:
                 self._renewing = date.min
             return
-        from tui.rules import date_text_problem
+        from tui.project.rules import date_text_problem
 
         default = self.today + timedelta(days=TOKEN_DAYS_DEFAULT)
         self._expires_problem = date_text_problem("entra.expires", text, example=default)
@@ -361,7 +361,7 @@ class AccountsScreen(StepScreen):
     def step_problems(self) -> list:
         problems = super().step_problems()
         if self.project.join == JoinKind.ENTRA and not self._expires_text_ok:
-            from tui.rules import Problem
+            from tui.project.rules import Problem
 
             problems.insert(0, Problem("entra.expires", self._expires_problem or ""))
         return problems
@@ -383,7 +383,7 @@ class AccountsScreen(StepScreen):
                 "Recommended: Microsoft advises a local administrator whenever the package "
                 "joins a domain, so a failed join does not lock you out."
             )
-        from tui.connection import describe
+        from tui.entra.connection import describe
 
         self.query_one("#connection-status", Static).update(describe(p))
         self._show_token()
@@ -445,9 +445,9 @@ class AccountsScreen(StepScreen):
         if self.project.entra.bprt and self._renewing is None:
             self._unlock_expiry()
             return
-        from tui.bulktoken import check_expiry
+        from tui.entra.bulktoken import check_expiry
+        from tui.entra.signin import CancelToken
         from tui.errors import UserError
-        from tui.signin import CancelToken
 
         expires = self._renewing or self.project.entra.expires
         if self._renewing:
@@ -506,8 +506,8 @@ class AccountsScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="token", exit_on_error=False)
     def _token_worker(self, cancel, method: str, expires: date) -> object:
-        from tui.bulktoken import fetch_bulk_token
-        from tui.connection import sign_in_config
+        from tui.entra.bulktoken import fetch_bulk_token
+        from tui.entra.connection import sign_in_config
 
         app = self.app
         options = {**app.token_options, "method": method}  # type: ignore[attr-defined]

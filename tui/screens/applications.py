@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from tui.model import Application
+from tui.project.model import Application
 from tui.screens.itemdialog import ItemDialog
 from tui.screens.step import StepScreen
 from tui.widgets.field import BoolField, Field

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from tui.model import Certificate
+from tui.project.model import Certificate
 from tui.screens.step import StepScreen
 
 

@@ -14,8 +14,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from tui.connection import BULK_TOKEN_NOTES, CLOUD_NAMES, project_authority
-from tui.model import Cloud
+from tui.entra.connection import BULK_TOKEN_NOTES, CLOUD_NAMES, project_authority
+from tui.project.model import Cloud
 from tui.widgets.field import ChoiceField, Edited, Field
 
 TITLE = "Tenant connection (used by the bulk token and the Microsoft Graph checks)"
@@ -112,7 +112,7 @@ class ConnectionDialog(ModalScreen[bool]):
         )
 
     def problems(self) -> list:
-        from tui.rules import validate
+        from tui.project.rules import validate
 
         found = validate(self.project, today=self.app.today, for_build=False)  # type: ignore[attr-defined]
         return [p for p in found if p.field.startswith("connection.")]

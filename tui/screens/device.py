@@ -52,7 +52,7 @@ class DeviceScreen(StepScreen):
         )
 
     def _set_product_key(self, text: str) -> None:
-        from tui.rules import format_product_key
+        from tui.project.rules import format_product_key
 
         key = format_product_key(text)
         self.project.device.product_key = key
@@ -62,7 +62,7 @@ class DeviceScreen(StepScreen):
             field.input.cursor_position = len(key)
 
     def refresh_extras(self) -> None:
-        from tui.rules import expand_device_name
+        from tui.project.rules import expand_device_name
 
         name = self.project.device.name
         preview = self.query_one("#name-preview", Static)

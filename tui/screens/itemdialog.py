@@ -55,18 +55,18 @@ class ItemDialog(ModalScreen[bool]):
         yield from ()
 
     def _checked(self):
-        from tui.session import as_checked
+        from tui.project.session import as_checked
 
         return as_checked(self.project, self.app.project_path)  # type: ignore[attr-defined]
 
     def problems(self) -> list:
-        from tui.rules import validate
+        from tui.project.rules import validate
 
         found = validate(self._checked(), today=self.app.today, for_build=False)  # type: ignore[attr-defined]
         return [p for p in found if owns((self.prefix,), p.field)]
 
     def recheck(self, everything: bool = False) -> None:
-        from tui.rules import check_field
+        from tui.project.rules import check_field
 
         checked = self._checked()
         for field in self._fields():

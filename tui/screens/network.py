@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from tui.model import Wifi, WifiSecurity
+from tui.project.model import Wifi, WifiSecurity
 from tui.screens.step import StepScreen
 from tui.widgets.field import BoolField, ChoiceField, Field, SecretField
 

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from tui.model import JoinKind, Project
+from tui.project.model import JoinKind, Project
 from tui.screens.step import StepScreen
 
 
@@ -90,7 +90,7 @@ class NextStepsScreen(StepScreen):
 
     def action_revoke(self) -> None:
         """Ask (naming the user and what stops working), then delete the package user."""
-        from tui.revoke import confirmation_text
+        from tui.entra.revoke import confirmation_text
         from tui.screens.revoke import RevokeDialog, RevokeScreen
 
         def answered(yes: bool | None) -> None:

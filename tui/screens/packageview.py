@@ -9,7 +9,7 @@ from tui.screens.dialogs import MessageDialog
 
 
 def package_view(path: Path) -> MessageDialog:
-    from tui.packageinfo import describe, read_package
+    from tui.package.inspect import describe, read_package
 
     try:
         text = describe(read_package(path))

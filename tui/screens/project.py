@@ -6,9 +6,9 @@ from textual.app import ComposeResult
 from textual.widgets import Collapsible, Label, Select
 
 from tui.errors import UserError
-from tui.model import OwnerType
+from tui.project.model import OwnerType
+from tui.project.session import DEFAULT_PARENT, default_folder
 from tui.screens.step import StepScreen
-from tui.session import DEFAULT_PARENT, default_folder
 from tui.widgets.field import Edited, Field
 
 

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.model import JoinKind, Project
+from tui.project.model import JoinKind, Project
 from tui.screens.step import StepScreen
 from tui.widgets.progress import ProgressPanel
 
@@ -71,7 +71,7 @@ def package_settings(project: Project) -> list[tuple[str, str]]:
     """Every setting the package will carry (customizations paths, as WCD shows them) as
     (bullet, text) rows, secrets masked; a setting no field sets is followed by a row
     "added by bulk-enroll: why"."""
-    from tui.settings import added_by_bulk_enroll, mask, project_settings
+    from tui.wcd.settings import added_by_bulk_enroll, mask, project_settings
 
     rows = []
     for setting in project_settings(project):
@@ -112,7 +112,7 @@ class ReviewScreen(StepScreen):
         from rich.table import Table
         from rich.text import Text
 
-        from tui.rules import validate, warnings
+        from tui.project.rules import validate, warnings
 
         p = self.project
         table = Table.grid(padding=(0, 2))
@@ -174,7 +174,7 @@ class ReviewScreen(StepScreen):
         self.app.push_screen(TenantScreen(), lambda _: self.refresh_extras())
 
     def action_build(self) -> None:
-        from tui.rules import validate
+        from tui.project.rules import validate
 
         if self._building:
             return

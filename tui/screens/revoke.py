@@ -1,4 +1,4 @@
-"""Revoking the bulk token from the app: a y-only question, then the deletion (tui.revoke)."""
+"""Revoking the bulk token from the app: a y-only question, then the deletion (tui.entra.revoke)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tui.entra.signin import CancelToken, SignInConfig
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.tenant import EventSink, GraphScreen
-from tui.signin import CancelToken, SignInConfig
 
 
 class RevokeDialog(ConfirmDialog, inherit_bindings=False):
@@ -39,7 +39,7 @@ class RevokeScreen(GraphScreen):
         yield Static("", id="revoke-result", markup=False)
 
     def call_graph(self, config: SignInConfig, on_event: EventSink, cancel: CancelToken) -> Any:
-        from tui.revoke import revoke_package_user
+        from tui.entra.revoke import revoke_package_user
 
         return revoke_package_user(
             config,
@@ -50,7 +50,7 @@ class RevokeScreen(GraphScreen):
         )
 
     def show_result(self, result: Any) -> None:
-        from tui.revoke import record_revoked, result_text
+        from tui.entra.revoke import record_revoked, result_text
 
         app = self.app
         record_revoked(app.project, app.today)  # type: ignore[attr-defined]

@@ -11,9 +11,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.recent import load_recent
-from tui.session import drafts
-from tui.tokens import days_text, token_register
+from tui.project.recent import load_recent
+from tui.project.session import drafts
+from tui.project.tokens import days_text, token_register
 
 INTRO = (
     "Prepare a provisioning package (.ppkg) that joins Windows devices to Entra ID "
@@ -54,7 +54,7 @@ class StartScreen(Screen):
             return
         config_dir = self.app.config_dir  # type: ignore[attr-defined]
         today = self.app.today  # type: ignore[attr-defined]
-        # Soonest to run out first (tui.tokens); a file that cannot be read keeps its place
+        # Soonest to run out first (tui.project.tokens); a file that cannot be read keeps its place
         # at the end, so opening it shows why.
         register = token_register(config_dir, today)
         listed = {e.project_file for e in register}

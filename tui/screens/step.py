@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.model import Project
+from tui.project.model import Project
 from tui.screens.steps import STEPS, number, step
 from tui.widgets.field import Edited, Field
 
@@ -50,7 +50,7 @@ class StepScreen(Screen):
     @property
     def checked(self) -> Project:
         """The project as the rules see it: payload paths relative to the project file."""
-        from tui.session import as_checked
+        from tui.project.session import as_checked
 
         return as_checked(self.project, self.app.project_path)  # type: ignore[attr-defined]
 
@@ -83,14 +83,14 @@ class StepScreen(Screen):
     # --- checking -----------------------------------------------------------------
 
     def step_problems(self) -> list:
-        from tui.rules import validate
+        from tui.project.rules import validate
 
         problems = validate(self.checked, today=self.today, for_build=False)
         return [p for p in problems if owns(self.FIELDS, p.field)]
 
     def recheck(self, *, everything: bool = False) -> None:
         """Show the rule's sentence under each touched field, and refresh extras."""
-        from tui.rules import check_field
+        from tui.project.rules import check_field
 
         checked = self.checked
         for field in self.query(Field):

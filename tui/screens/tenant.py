@@ -1,11 +1,11 @@
 """Microsoft Graph, read only: the tenant readiness check and the enrollment verification.
 
-``TenantScreen`` runs ``tui.readiness.run_readiness`` before "Get bulk token";
-``EnrollmentScreen`` runs ``tui.enrollment.verify_enrollment`` once devices were set up.
+``TenantScreen`` runs ``tui.entra.readiness.run_readiness`` before "Get bulk token";
+``EnrollmentScreen`` runs ``tui.entra.enrollment.verify_enrollment`` once devices were set up.
 Both sign in with a device code (shown while waiting) or, where the accounts step offers it
 and it is chosen there, a browser on this computer; they show each check as it is read, and
 cancel with Ctrl+G or Esc. The sign-in settings are the project's tenant connection
-(``tui.connection``), as the bulk token's are; tests replace them with the app's
+(``tui.entra.connection``), as the bulk token's are; tests replace them with the app's
 ``graph_identity``/``graph_options``.
 """
 
@@ -23,10 +23,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from tui.enrollment import DEVICES, PACKAGE_USER, TOKEN, DeviceInfo, EnrollmentReport
-from tui.graph import Waiting
-from tui.readiness import CHECK_NAMES, Check, Checked, Checking, Status
-from tui.signin import CancelToken, SignedIn, SignInConfig, WaitingForBrowser, WaitingForSignIn
+from tui.entra.enrollment import DEVICES, PACKAGE_USER, TOKEN, DeviceInfo, EnrollmentReport
+from tui.entra.graph import Waiting
+from tui.entra.readiness import CHECK_NAMES, Check, Checked, Checking, Status
+from tui.entra.signin import (
+    CancelToken,
+    SignedIn,
+    SignInConfig,
+    WaitingForBrowser,
+    WaitingForSignIn,
+)
 
 EventSink = Callable[[object], None]
 
@@ -301,7 +307,7 @@ class GraphScreen(Screen):
 
     @work(thread=True, exclusive=True, group="graph", exit_on_error=False)
     def _worker(self, cancel: CancelToken) -> Any:
-        from tui.connection import graph_config
+        from tui.entra.connection import graph_config
 
         project = self.app.project  # type: ignore[attr-defined]
         config = self.app.graph_identity or graph_config(project)  # type: ignore[attr-defined]
@@ -310,7 +316,7 @@ class GraphScreen(Screen):
     def graph_options(self) -> dict[str, Any]:
         """run_readiness/verify_enrollment arguments: the connection's Graph address and the
         sign-in method chosen on the accounts step (tests add their own)."""
-        from tui.connection import graph_url
+        from tui.entra.connection import graph_url
 
         app = self.app
         options = dict(app.graph_options)  # type: ignore[attr-defined]
@@ -396,7 +402,7 @@ class TenantScreen(GraphScreen):
     def call_graph(
         self, config: SignInConfig, on_event: EventSink, cancel: CancelToken
     ) -> list[Check]:
-        from tui.readiness import run_readiness
+        from tui.entra.readiness import run_readiness
 
         return run_readiness(
             config,
@@ -430,7 +436,7 @@ class EnrollmentScreen(GraphScreen):
     def call_graph(
         self, config: SignInConfig, on_event: EventSink, cancel: CancelToken
     ) -> EnrollmentReport:
-        from tui.enrollment import verify_enrollment
+        from tui.entra.enrollment import verify_enrollment
 
         app = self.app
         return verify_enrollment(

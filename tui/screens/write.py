@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from tui.logfile import log
+from tui.project.logfile import log
 from tui.screens.step import StepScreen
 from tui.widgets.progress import ProgressPanel
 
@@ -116,7 +116,7 @@ class WriteScreen(StepScreen):
         yield ProgressPanel(id="write-progress")
 
     def form_ready(self) -> None:
-        from tui.drives import DriveWatcher, find_drives
+        from tui.usb.drives import DriveWatcher, find_drives
 
         table = self.query_one(DataTable)
         self.query_one("#typed-path", Input).display = False
@@ -375,7 +375,7 @@ class WriteScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="batch", exit_on_error=False)
     def _write_many(self, package: Path, mountpoints: list[str], replace: bool):
-        from tui.usbwrite import write_to_sticks
+        from tui.usb.write import write_to_sticks
 
         return write_to_sticks(
             package,
@@ -447,7 +447,7 @@ class WriteScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="write", exit_on_error=False)
     def _write(self, package: Path, mountpoint: str, replace: bool):
-        from tui.usbwrite import write_package
+        from tui.usb.write import write_package
 
         return write_package(
             package,
@@ -519,7 +519,7 @@ class WriteScreen(StepScreen):
             return
         from functools import partial
 
-        from tui.usbwrite import eject
+        from tui.usb.write import eject
 
         self._verified = []
         self._ejecting = True
@@ -563,7 +563,7 @@ class WriteScreen(StepScreen):
 def _eject_all(mountpoints: list[str]) -> list[tuple[bool, str]]:
     """Eject each stick; one that cannot be ejected is one sentence, the rest go on."""
     from tui.errors import UserError
-    from tui.usbwrite import eject
+    from tui.usb.write import eject
 
     said = []
     for mp in mountpoints:
@@ -576,9 +576,9 @@ def _eject_all(mountpoints: list[str]) -> list[tuple[bool, str]]:
 
 def _typed_drive(path: str):
     """A typed mount point as a Drive, once checked: a mounted filesystem, not the system
-    disk (tui.usbwrite.check_target refuses both in one sentence)."""
-    from tui.drives import Drive
-    from tui.usbwrite import check_target
+    disk (tui.usb.write.check_target refuses both in one sentence)."""
+    from tui.usb.drives import Drive
+    from tui.usb.write import check_target
 
     target = check_target(path)
     return Drive(

@@ -1,6 +1,6 @@
 """Form fields bound to one model field, showing the core rule's sentence under them.
 
-A field never judges its value itself: the screen asks ``tui.rules`` and calls
+A field never judges its value itself: the screen asks ``tui.project.rules`` and calls
 ``show_problem``. Editing calls ``apply`` (which writes the model) and posts ``Edited``.
 """
 
@@ -107,7 +107,8 @@ class Field(Vertical):
         self.set_class(bool(problem), "-invalid")
 
     def show_warning(self, warning: str | None) -> None:
-        """A sentence the user may accept (``tui.rules.warnings``), shown under the input."""
+        """A sentence the user may accept (``tui.project.rules.warnings``), shown under the
+        input."""
         self.query_one(".field--warning", Static).update(f"Note: {warning}" if warning else "")
         self.set_class(bool(warning), "-warned")
 

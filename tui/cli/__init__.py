@@ -1,0 +1,1 @@
+"""The ``bulk-enroll`` command: the entry point and one module per subcommand."""

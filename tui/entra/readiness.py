@@ -1,0 +1,462 @@
+"""Tenant readiness for bulk enrollment, read through Microsoft Graph before "Get bulk token".
+
+Each rule is a pure function from Graph's JSON answers to a ``Check``; ``run_readiness`` does
+the calls. Anything the signed-in account may not read is "not checked", never "pass".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tui.entra.checks import (  # noqa: F401 (re-exported: the callers' import path)
+    LABELS,
+    NEEDS,
+    Check,
+    Checked,
+    Checking,
+    Status,
+    exit_status,
+    not_checked,
+    render_checks,
+    unanswered,
+    worst,
+)
+from tui.entra.conditional_access import (  # noqa: F401 (re-exported)
+    CONDITIONAL_ACCESS,
+    ENROLLMENT_APPS,
+    EXCLUDE_HOW,
+    INTUNE_APP_ID,
+    PACKAGE_CA,
+    REGISTER_DEVICE_ACTION,
+    catches_enrollment,
+    conditional_access_check,
+    excludes_package_users,
+    package_user_ca_check,
+    policy_groups,
+    read_conditional_access,
+    requires_mfa,
+)
+from tui.entra.graph import (
+    PACKAGE_USER_PERMISSIONS,
+    READINESS_PERMISSIONS,
+    GraphClient,
+    GraphError,
+    connect,
+)
+from tui.entra.signin import CancelToken, SignInConfig
+from tui.entra.tenantrules import (
+    FEDERATION,
+    PACKAGE_JOIN,
+    PACKAGE_MDM,
+    PLATFORM,
+    WCD_APP,
+    WCD_APP_ID,
+    admin_consent_url,
+    federation_check,
+    package_join_check,
+    package_mdm_check,
+    platform_restriction_check,
+    wcd_app_check,
+)
+from tui.errors import UserError
+from tui.project.model import Project
+
+SYNC_FABRIC_APP_ID = "00000014-0000-0000-c000-000000000000"
+PREMIUM_PLANS = ("AAD_PREMIUM", "AAD_PREMIUM_P2")
+LOW_DEVICE_QUOTA = 50
+
+LICENSE = "Entra ID P1/P2"
+JOIN = "Users may join devices"
+QUOTA = "Devices per user"
+SYNC_FABRIC = "SyncFabric service principal"
+MDM_SCOPE = "MDM user scope"
+PACKAGE_USER = "Package user"  # as tui.entra.enrollment names it
+CHECK_NAMES = (
+    LICENSE,
+    JOIN,
+    FEDERATION,
+    WCD_APP,
+    QUOTA,
+    SYNC_FABRIC,
+    PACKAGE_JOIN,
+    CONDITIONAL_ACCESS,
+    MDM_SCOPE,
+    PLATFORM,
+)
+# After the token, when the project names its package user.
+PACKAGE_CHECK_NAMES = (PACKAGE_USER, PACKAGE_CA, PACKAGE_MDM)
+
+_DEVICE_POLICY_READERS = (
+    "Policy.Read.DeviceConfiguration and the Global Reader or Cloud Device Administrator role"
+)
+NEEDS.update(
+    {
+        LICENSE: "LicenseAssignment.Read.All, e.g. the Global Reader role",
+        JOIN: _DEVICE_POLICY_READERS,
+        QUOTA: _DEVICE_POLICY_READERS,
+        SYNC_FABRIC: "Application.Read.All",
+        MDM_SCOPE: "Policy.Read.All and the Global Reader role",
+        PACKAGE_USER: "User.Read.All, e.g. the Global Reader role",
+    }
+)
+# --- the rules, pure -------------------------------------------------------------------------
+
+
+def license_check(skus: list[dict]) -> Check:
+    """A subscribed SKU whose service plans include Entra ID P1 or P2, enabled."""
+    found: list[tuple[str, str]] = []
+    for sku in skus:
+        for plan in sku.get("servicePlans") or []:
+            if plan.get("servicePlanName") in PREMIUM_PLANS:
+                found.append((sku.get("skuPartNumber") or "?", sku.get("capabilityStatus") or ""))
+                break
+    active = [name for name, status in found if status in ("Enabled", "")]
+    if active:
+        return Check(LICENSE, Status.PASS, f"Entra ID Premium is included in {', '.join(active)}.")
+    grace = [name for name, status in found if status == "Warning"]
+    if grace:
+        return Check(
+            LICENSE,
+            Status.WARN,
+            f"Entra ID Premium comes with {', '.join(grace)}, which is in its grace period.",
+            "Renew the subscription, or automatic MDM enrollment stops working.",
+        )
+    reason = "No subscription includes Entra ID P1 or P2"
+    if found:
+        reason += f" that is active ({', '.join(f'{n}: {s}' for n, s in found)})"
+    return Check(
+        LICENSE,
+        Status.FAIL,
+        reason + ": devices will join but not enroll in MDM automatically.",
+        "Buy or reactivate a plan with Entra ID P1 (e.g. Microsoft 365 Business Premium or E3).",
+    )
+
+
+def join_groups(policy: dict) -> list[str]:
+    """The group ids an enumerated "may join devices" setting lists (to check membership)."""
+    allowed = (policy.get("azureADJoin") or {}).get("allowedToJoin") or {}
+    return list(allowed.get("groups") or [])
+
+
+def join_check(policy: dict, *, user_id: str, member_of: set[str] | None) -> Check:
+    """Can the signed-in user join devices to Entra ID (without it: AADSTS240001)."""
+    allowed = (policy.get("azureADJoin") or {}).get("allowedToJoin") or {}
+    kind = (allowed.get("@odata.type") or "").rsplit(".", 1)[-1]
+    fix = (
+        'Allow this user in Entra ID > Devices > Device settings > "Users may join devices to '
+        'Microsoft Entra ID" (All, or Selected with this user or a group of theirs).'
+    )
+    if kind == "allDeviceRegistrationMembership":
+        return Check(JOIN, Status.PASS, "All users may join devices to Entra ID.")
+    if kind == "noDeviceRegistrationMembership":
+        return Check(JOIN, Status.FAIL, "No user may join devices to Entra ID.", fix)
+    if kind != "enumeratedDeviceRegistrationMembership":
+        return Check(JOIN, Status.NOT_CHECKED, f"Unknown join setting {kind or '(none)'}.", fix)
+    if user_id in (allowed.get("users") or []):
+        return Check(JOIN, Status.PASS, "You are among the users allowed to join devices.")
+    groups = set(allowed.get("groups") or [])
+    if groups and member_of is None:
+        return Check(
+            JOIN,
+            Status.NOT_CHECKED,
+            "Only selected users and groups may join devices, and your group membership could "
+            "not be read (needs GroupMember.Read.All).",
+            fix,
+        )
+    if groups & (member_of or set()):
+        return Check(JOIN, Status.PASS, "You are in a group allowed to join devices.")
+    return Check(
+        JOIN,
+        Status.FAIL,
+        "Only selected users and groups may join devices, and you are not among them: "
+        "the bulk token request would fail with AADSTS240001.",
+        fix,
+    )
+
+
+def quota_check(policy: dict) -> Check:
+    """Maximum devices per user: every device of a package is joined by its package user."""
+    quota = policy.get("userDeviceQuota")
+    if not isinstance(quota, int):
+        return Check(QUOTA, Status.NOT_CHECKED, "The device quota was not in the answer.")
+    fix = 'Raise "Maximum number of devices per user" in Entra ID > Devices > Device settings.'
+    if quota <= 0:
+        return Check(QUOTA, Status.FAIL, "Users may not have any device (quota 0).", fix)
+    if quota < LOW_DEVICE_QUOTA:
+        return Check(
+            QUOTA,
+            Status.WARN,
+            f"At most {quota} devices per user: if the quota applies to the package user, "
+            f"a package joins at most {quota} devices.",
+            fix,
+        )
+    return Check(QUOTA, Status.PASS, f"At most {quota} devices per user.")
+
+
+def sync_fabric_check(service_principals: list[dict]) -> Check:
+    """The service principal that creates package users (without it: AADSTS90092/90202)."""
+    fix = (
+        "Create it: New-MgServicePrincipal -AppId 00000014-0000-0000-c000-000000000000 "
+        "(Microsoft Graph PowerShell, as an Application Administrator)."
+    )
+    matches = [sp for sp in service_principals if sp.get("appId") == SYNC_FABRIC_APP_ID]
+    if not matches:
+        return Check(
+            SYNC_FABRIC,
+            Status.FAIL,
+            "The Microsoft.Azure.SyncFabric service principal is missing, so no package user "
+            "can be created.",
+            fix,
+        )
+    if matches[0].get("accountEnabled") is False:
+        return Check(
+            SYNC_FABRIC,
+            Status.FAIL,
+            "The Microsoft.Azure.SyncFabric service principal is disabled.",
+            "Enable it in Entra ID > Enterprise applications (Microsoft.Azure.SyncFabric).",
+        )
+    return Check(
+        SYNC_FABRIC, Status.PASS, "The Microsoft.Azure.SyncFabric service principal exists."
+    )
+
+
+def mdm_groups(policies: list[dict]) -> list[str]:
+    return [g["id"] for p in policies for g in p.get("includedGroups") or [] if g.get("id")]
+
+
+def mdm_scope_check(policies: list[dict], *, member_of: set[str] | None) -> Check:
+    """Where Intune is the MDM: its user scope includes the signed-in user."""
+    fix = (
+        "Add the user (or a group of theirs) to the MDM user scope: Entra ID > Mobility "
+        "(MDM and WIP) > Microsoft Intune."
+    )
+    if not policies:
+        return Check(
+            MDM_SCOPE,
+            Status.WARN,
+            "No MDM is connected to Entra ID: devices will join but not enroll in an MDM.",
+            "Connect the MDM (e.g. Microsoft Intune) in Entra ID > Mobility (MDM and WIP).",
+        )
+    intune = next((p for p in policies if p.get("id") == INTUNE_APP_ID), None)
+    if intune is None:
+        names = ", ".join(p.get("displayName") or p.get("id", "?") for p in policies)
+        return Check(
+            MDM_SCOPE,
+            Status.NOT_CHECKED,
+            f"The MDM is not Intune ({names}): its user scope was not checked.",
+            "Make sure the package user is synced to that MDM and in its user scope.",
+        )
+    scope = intune.get("appliesTo")
+    if scope == "all":
+        return Check(MDM_SCOPE, Status.PASS, "Intune's MDM user scope is All.")
+    if scope == "none":
+        return Check(MDM_SCOPE, Status.FAIL, "Intune's MDM user scope is None.", fix)
+    groups = {g.get("id") for g in intune.get("includedGroups") or []}
+    if member_of is None:
+        return Check(
+            MDM_SCOPE,
+            Status.NOT_CHECKED,
+            "Intune's MDM user scope is Some, and your group membership could not be read.",
+            fix,
+        )
+    if groups & member_of:
+        return Check(MDM_SCOPE, Status.PASS, "You are in a group of Intune's MDM user scope.")
+    return Check(
+        MDM_SCOPE, Status.FAIL, "You are not in any group of Intune's MDM user scope.", fix
+    )
+
+
+# --- the calls -------------------------------------------------------------------------------
+
+
+def run_readiness(
+    config: SignInConfig,
+    *,
+    on_event: Callable[[object], None],
+    cancel: CancelToken,
+    graph_url: str | None = None,
+    deadline: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    sign_in_options: dict[str, Any] | None = None,
+    project: Project | None = None,
+) -> list[Check]:
+    """Sign in for the read-only readiness permissions, then check the tenant.
+
+    With a ``project`` whose bulk token was issued (a package user is known), the package user
+    itself is checked too. Blocks (run it in a worker thread); ``on_event`` gets the sign-in
+    events of ``tui.entra.signin`` (the device code to show), then ``Checking``/``Checked``
+    per check.
+    """
+    package_user = None
+    if project is not None and (project.entra.package_user or project.entra.token_package_id):
+        from tui.entra.enrollment import package_user_of
+
+        package_user = package_user_of(project)
+    permissions = READINESS_PERMISSIONS + (PACKAGE_USER_PERMISSIONS if package_user else ())
+    with connect(
+        config,
+        permissions,
+        graph_url=graph_url,
+        on_event=on_event,
+        cancel=cancel,
+        deadline=deadline,
+        sleep=sleep,
+        sign_in_options=sign_in_options,
+    ) as graph:
+        return read_readiness(
+            graph, on_event=on_event, package_user=package_user, login_base=config.login_base
+        )
+
+
+def read_readiness(
+    graph: GraphClient,
+    *,
+    on_event: Callable[[object], None] | None = None,
+    package_user: tuple[str, str] | None = None,
+    login_base: str = "https://login.microsoftonline.com",
+) -> list[Check]:
+    """Read the tenant and apply every rule: one ``Check`` per name in ``CHECK_NAMES``, then,
+    given the project's package user (UPN, package id), ``PACKAGE_CHECK_NAMES``."""
+    emit = on_event or (lambda event: None)
+    try:
+        me = graph.get("/me", params={"$select": "id,userPrincipalName"})
+    except GraphError as error:
+        raise UserError(
+            f"Microsoft Graph would not read the signed-in user ({error.status} {error.code})."
+        ) from None
+    upn = me.get("userPrincipalName") or ""
+    # The join scope and the MDM scope may both list groups: one membership query for both.
+    policy = _read(lambda: graph.get("/policies/deviceRegistrationPolicy"))
+    mdm = _read(
+        lambda: graph.get_all(
+            "/policies/mobileDeviceManagementPolicies",
+            version="beta",
+            params={"$expand": "includedGroups"},
+        )
+    )
+    ca = _read(lambda: graph.get_all("/identity/conditionalAccess/policies"))
+    joining = join_groups(policy) if isinstance(policy, dict) else []
+    mdm_ids = mdm_groups(mdm) if isinstance(mdm, list) else []
+    member_of = _member_of(graph, joining + mdm_ids)
+    package = found_package_user(graph, package_user) if package_user else None
+    package_id = package.get("id") if isinstance(package, dict) else None
+    if package_id:  # the package user's own groups, for the join and MDM scopes and CA
+        ca_ids = policy_groups(ca) if isinstance(ca, list) else []
+        package_member_of = _member_of(graph, joining + mdm_ids + ca_ids, f"/users/{package_id}")
+        joining_info: dict[str, dict | None] = {}
+    else:  # before the token: the selected groups' rules say whether package users get in
+        package_member_of = None
+        joining_info = {gid: _group(graph, gid) for gid in dict.fromkeys(joining)}
+    tenant = upn.rsplit("@", 1)[-1] if "@" in upn else "organizations"
+
+    def apps(app_id: str) -> list[dict]:
+        query = {
+            "$filter": f"appId eq '{app_id}'",
+            "$select": "id,appId,displayName,accountEnabled",
+        }
+        return graph.get_all("/servicePrincipals", params=query)
+
+    rules: dict[str, Callable[[], Check]] = {
+        LICENSE: lambda: license_check(graph.get_all("/subscribedSkus")),
+        JOIN: lambda: join_check(_ok(policy), user_id=me.get("id", ""), member_of=member_of),
+        FEDERATION: lambda: federation_check(
+            graph.get_all("/domains", params={"$select": "id,authenticationType,isInitial"}), upn
+        ),
+        WCD_APP: lambda: wcd_app_check(
+            apps(WCD_APP_ID), consent_url=admin_consent_url(login_base, tenant)
+        ),
+        QUOTA: lambda: quota_check(_ok(policy)),
+        SYNC_FABRIC: lambda: sync_fabric_check(apps(SYNC_FABRIC_APP_ID)),
+        PACKAGE_JOIN: lambda: package_join_check(
+            _ok(policy), joining_info, package_user_id=package_id, member_of=package_member_of
+        ),
+        CONDITIONAL_ACCESS: lambda: read_conditional_access(graph, package_id, _ok(ca)),
+        MDM_SCOPE: lambda: mdm_scope_check(_ok(mdm), member_of=member_of),
+        PLATFORM: lambda: platform_restriction_check(
+            graph.get_all("/deviceManagement/deviceEnrollmentConfigurations", version="beta")
+        ),
+    }
+    names = list(CHECK_NAMES)
+    if package_user:
+        from tui.entra.enrollment import user_check
+
+        shown = package_user[0] or f"package_{package_user[1]}@…"
+        if isinstance(package, GraphError):
+            rules[PACKAGE_USER] = lambda: not_checked(PACKAGE_USER, package)
+        else:
+            user_upn = (package or {}).get("userPrincipalName") or shown
+            rules[PACKAGE_USER] = lambda: user_check(user_upn, package)
+        names.append(PACKAGE_USER)
+        if package_id:
+            user_upn = package.get("userPrincipalName") or shown  # type: ignore[union-attr]
+            rules[PACKAGE_CA] = lambda: package_user_ca_check(
+                _ok(ca), upn=user_upn, user_id=package_id, member_of=package_member_of
+            )
+            rules[PACKAGE_MDM] = lambda: package_mdm_check(
+                _ok(mdm), upn=user_upn, member_of=package_member_of
+            )
+            names += [PACKAGE_CA, PACKAGE_MDM]
+    checks = []
+    for name in names:
+        graph.cancel.check()
+        emit(Checking(name))
+        checks.append(_guarded(name, rules[name]))
+        emit(Checked(checks[-1]))
+    return checks
+
+
+def found_package_user(
+    graph: GraphClient, package_user: tuple[str, str]
+) -> dict | GraphError | None:
+    """The package user's directory object, None when it does not exist, or Graph's refusal."""
+    from tui.entra.enrollment import find_user
+
+    return _read(lambda: find_user(graph, *package_user))  # type: ignore[return-value]
+
+
+def _group(graph: GraphClient, group_id: str) -> dict | None:
+    try:
+        return graph.get(
+            f"/groups/{group_id}", params={"$select": "id,displayName,membershipRule,groupTypes"}
+        )
+    except GraphError as error:
+        return {"id": group_id} if error.not_found else None  # a deleted group lets nobody in
+
+
+def _read(call: Callable[[], dict | list]) -> dict | list | GraphError:
+    try:
+        return call()
+    except GraphError as error:
+        return error
+
+
+def _ok(answer: dict | list | GraphError):
+    if isinstance(answer, GraphError):
+        raise answer
+    return answer
+
+
+def _guarded(name: str, rule: Callable[[], Check]) -> Check:
+    try:
+        return rule()
+    except GraphError as error:
+        return not_checked(name, error)
+
+
+def _member_of(graph: GraphClient, group_ids: list[str], who: str = "/me") -> set[str] | None:
+    """Which of these groups a user (``/me`` or ``/users/{id}``) is in, transitively; None if
+    unreadable."""
+    unique = list(dict.fromkeys(group_ids))
+    found: set[str] = set()
+    if not unique:
+        return found
+    try:
+        for start in range(0, len(unique), 20):  # checkMemberGroups takes at most 20 ids
+            answer = graph.post(
+                f"{who}/checkMemberGroups", {"groupIds": unique[start : start + 20]}
+            )
+            found.update(answer.get("value") or [])
+    except GraphError:
+        return None
+    return found

@@ -1,0 +1,1 @@
+"""Provisioning packages: compiling settings to provisioning documents, building, inspecting."""

@@ -1,0 +1,1 @@
+"""The project: its model, rules, file, session, recent projects and token register."""

@@ -1,0 +1,179 @@
+"""The project session, shared by the app and the CLI: where a project's file goes, drafts,
+claiming a new project's file, saving before a sign-in, and the project as a build sees it
+(a snapshot with relative payload paths resolved against the project file).
+
+A project without a valid step 1 is a *draft*, kept in the config folder under its package
+id; once named, it is saved as ``<folder>/<name>.bulkenroll.toml``, a file claimed with
+O_EXCL so that a new project never replaces an existing one.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from tui.errors import UserError
+from tui.project.file import (
+    PROJECT_SUFFIX,
+    check_can_save,
+    dumps_project,
+    load_project,
+    save_project,
+)
+from tui.project.model import Connection, Project
+
+DEFAULT_PARENT = "~/bulk-enroll"
+DRAFTS = "drafts"
+
+__all__ = [
+    "DEFAULT_PARENT",
+    "check_can_save",
+    "claim_project_file",
+    "default_folder",
+    "draft_path",
+    "drafts",
+    "fingerprint",
+    "for_build",
+    "is_draft",
+    "resolve_payload_paths",
+    "save_before_sign_in",
+    "build",
+    "file_sha256",
+]
+
+
+def default_folder(name: str) -> str:
+    """The folder of a project whose folder was left empty."""
+    return f"{DEFAULT_PARENT}/{name}"
+
+
+def draft_path(config_dir: Path, project: Project) -> Path:
+    return config_dir / DRAFTS / f"{project.package.id.strip('{}')}{PROJECT_SUFFIX}"
+
+
+def is_draft(config_dir: Path, path: Path) -> bool:
+    return Path(os.path.abspath(path)).parent == Path(os.path.abspath(config_dir / DRAFTS))
+
+
+def drafts(config_dir: Path) -> list[tuple[Path, str]]:
+    """The drafts, newest first, each with its package name ("" when it has none yet)."""
+    found = []
+    for path in (config_dir / DRAFTS).glob(f"*{PROJECT_SUFFIX}"):
+        try:
+            found.append((path.stat().st_mtime, path, load_project(path).package.name))
+        except (OSError, UserError):
+            continue  # a damaged draft is not offered
+    return [(path, name) for _, path, name in sorted(found, reverse=True)]
+
+
+def claim_project_file(project: Project) -> Path:
+    """Create ``<folder>/<name>.bulkenroll.toml`` (O_EXCL) and its folder; returns the path.
+
+    Refused with a sentence when the file exists: a new project never replaces one."""
+    folder = Path(project.folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"The project folder {folder} cannot be created: {exc.strerror}.") from None
+    path = folder / f"{project.package.name}{PROJECT_SUFFIX}"
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise UserError(
+            f"A project file {path.name} already exists in {folder}: open it from the "
+            "start screen, or choose another name."
+        ) from None
+    except OSError as exc:
+        raise UserError(f"The project file {path} cannot be created: {exc.strerror}.") from None
+    return path
+
+
+def save_before_sign_in(project: Project, path: Path) -> None:
+    """Save now, and make sure the file can be saved again: the token a sign-in brings
+    (and the package user Entra ID creates for it) must not be lost."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UserError(f"Cannot save project file {path}: {exc.strerror}.") from None
+    save_project(project, path)
+    check_can_save(path)
+
+
+def resolve_payload_paths(project: Project, folder: Path) -> Project:
+    """Relative installer, dependency and certificate paths, made relative to ``folder``
+    (the project file's); changes ``project`` and returns it."""
+
+    def resolve(p: str) -> str:
+        return p if not p or Path(p).expanduser().is_absolute() else str(folder / p)
+
+    for app in project.applications:
+        app.file = resolve(app.file)
+        app.dependencies = [resolve(d) for d in app.dependencies]
+    for cert in project.certificates:
+        cert.path = resolve(cert.path)
+    return project
+
+
+def for_build(project: Project, project_file: Path | None) -> Project:
+    """The snapshot a build works on: later edits do not reach it."""
+    snapshot = copy.deepcopy(project)
+    if project_file is not None:
+        resolve_payload_paths(snapshot, Path(project_file).parent)
+    return snapshot
+
+
+def as_checked(project: Project, project_file: Path | None) -> Project:
+    """The project the rules check: ``project`` itself, or a resolved copy when it holds
+    relative payload paths (which the rules would otherwise look for in the current folder)."""
+    relative = [p for p in _payloads(project) if p and not Path(p).expanduser().is_absolute()]
+    return for_build(project, project_file) if relative and project_file else project
+
+
+def _settings_only(project: Project) -> Project:
+    settings = copy.deepcopy(project)
+    settings.wifi_aside = None
+    settings.resume = None
+    settings.connection = Connection()  # how this computer signs in: not in the package
+    return settings
+
+
+def _payloads(project: Project) -> list[str]:
+    paths = [a.file for a in project.applications]
+    paths += [d for a in project.applications for d in a.dependencies]
+    paths += [c.path for c in project.certificates]
+    return paths
+
+
+def fingerprint(project: Project) -> str:
+    """A hash of what the package is built from: every setting (not where the app left
+    off) and each payload file's size and modification time."""
+    text = dumps_project(_settings_only(project))
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+    for path in _payloads(project):
+        try:
+            st = os.stat(Path(path).expanduser())
+            digest.update(f"\n{path}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        except (OSError, ValueError):
+            digest.update(f"\n{path}\0missing".encode())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a file in hex, or None when it cannot be read."""
+    from tui.package.build import sha256_file
+
+    try:
+        return sha256_file(Path(path)).hex()
+    except (OSError, UserError):
+        return None
+
+
+def build(snapshot: Project, out: Path, **options: Any) -> tuple[Any, str]:
+    """``tui.package.build.build_package`` and the SHA-256 of what it wrote."""
+    from tui.package.build import build_package
+
+    result = build_package(snapshot, out, **options)
+    return result, file_sha256(result.path) or ""

@@ -1,0 +1,1 @@
+"""Removable drives: discovery and the safe, verified write."""
