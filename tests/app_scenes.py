@@ -141,7 +141,7 @@ async def accounts_entra(pilot: Pilot) -> None:
 
 async def accounts_signing_in(pilot: Pilot) -> None:
     from tui.entra.signin import WaitingForSignIn
-    from tui.screens.accounts import TokenEvent
+    from tui.screens.messages import TokenEvent
 
     p = sample_project()
     p.entra.bprt = p.entra.package_user = ""
@@ -188,7 +188,7 @@ async def local_user_dialog(pilot: Pilot) -> None:
 
 async def accounts_browser(pilot: Pilot) -> None:
     from tui.entra.signin import CancelToken, WaitingForBrowser
-    from tui.screens.accounts import TokenEvent
+    from tui.screens.messages import TokenEvent
 
     app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
     app.browser_sign_in = True

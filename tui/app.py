@@ -21,7 +21,6 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -30,6 +29,7 @@ from tui.project import session
 from tui.project.logfile import close_log, log, open_log, project_secrets
 from tui.project.model import Project, Resume
 from tui.project.recent import default_config_dir, remember
+from tui.screens.messages import AutosaveFailed, BuildProgress
 from tui.screens.steps import STEP_IDS, STEPS, step
 
 
@@ -54,22 +54,6 @@ def resume_step(project: Project) -> str:
     if step_id in RESUME_AT_BUILD:
         return "review"
     return step_id if step_id in STEP_IDS else "project"
-
-
-class BuildProgress(Message):
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__()
-        self.done = done
-        self.total = total
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BuildProgress)
-
-
-class AutosaveFailed(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
 
 
 class StepCommands(Provider):

@@ -12,15 +12,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui.project.logfile import log
 from tui.project.model import JoinKind, LocalUser
 from tui.screens.itemdialog import ItemDialog
+from tui.screens.messages import Edited, TokenEvent
 from tui.screens.step import StepScreen
-from tui.widgets.field import ChoiceField, Edited, Field, SecretField
+from tui.widgets.field import ChoiceField, Field, SecretField
 from tui.widgets.progress import ProgressPanel
 
 TOKEN_DAYS_DEFAULT = 179  # the token lives at most 180 days; one day of margin
@@ -98,14 +98,6 @@ def describe_event(event: object) -> str | None:
         case Done(package_user=user):
             return f"Entra ID created the package user {user}."
     return None
-
-
-class TokenEvent(Message):
-    """A step of the bulk token flow, posted from the worker thread."""
-
-    def __init__(self, event: object) -> None:
-        super().__init__()
-        self.event = event
 
 
 class LocalUserDialog(ItemDialog):

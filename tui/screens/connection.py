@@ -16,7 +16,8 @@ from textual.widgets import Footer, Static
 
 from tui.entra.connection import BULK_TOKEN_NOTES, CLOUD_NAMES, project_authority
 from tui.project.model import Cloud
-from tui.widgets.field import ChoiceField, Edited, Field
+from tui.screens.messages import Edited
+from tui.widgets.field import ChoiceField, Field
 
 TITLE = "Tenant connection (used by the bulk token and the Microsoft Graph checks)"
 

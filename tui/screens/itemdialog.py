@@ -10,8 +10,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from tui.screens.messages import Edited
 from tui.screens.step import owns
-from tui.widgets.field import ChoiceField, Edited, Field
+from tui.widgets.field import ChoiceField, Field
 
 
 class ItemDialog(ModalScreen[bool]):

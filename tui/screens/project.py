@@ -8,8 +8,9 @@ from textual.widgets import Collapsible, Label, Select
 from tui.errors import UserError
 from tui.project.model import OwnerType
 from tui.project.session import DEFAULT_PARENT, default_folder
+from tui.screens.messages import Edited
 from tui.screens.step import StepScreen
-from tui.widgets.field import Edited, Field
+from tui.widgets.field import Field
 
 
 class ProjectScreen(StepScreen):

@@ -11,8 +11,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.project.model import Project
+from tui.screens.messages import Edited
 from tui.screens.steps import STEPS, number, step
-from tui.widgets.field import Edited, Field
+from tui.widgets.field import Field
 
 
 def owns(prefixes: tuple[str, ...], field: str) -> bool:

@@ -18,7 +18,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
@@ -33,6 +32,7 @@ from tui.entra.signin import (
     WaitingForBrowser,
     WaitingForSignIn,
 )
+from tui.screens.messages import GraphEvent
 
 EventSink = Callable[[object], None]
 
@@ -195,14 +195,6 @@ class CheckRow(Horizontal):
         self._reason_part.update(reason)
         self._fix_part.update(fix)
         self._fix_part.display = bool(fix)
-
-
-class GraphEvent(Message):
-    """An event of the sign-in or the checks, posted from the worker thread."""
-
-    def __init__(self, event: object) -> None:
-        super().__init__()
-        self.event = event
 
 
 # --- screens ---------------------------------------------------------------------------------

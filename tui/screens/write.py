@@ -14,11 +14,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui.project.logfile import log
+from tui.screens.messages import StickDone, StickProgress, WriteProgress
 from tui.screens.step import StepScreen
 from tui.widgets.progress import ProgressPanel
 
@@ -33,39 +33,6 @@ def _size(n: int | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return "?"
-
-
-class WriteProgress(Message):
-    def __init__(self, phase: str, done: int, total: int) -> None:
-        super().__init__()
-        self.phase = phase
-        self.done = done
-        self.total = total
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, WriteProgress) and message.phase == self.phase
-
-
-class StickProgress(Message):
-    def __init__(self, mountpoint: str, phase: str, done: int, total: int) -> None:
-        super().__init__()
-        self.mountpoint = mountpoint
-        self.phase = phase
-        self.done = done
-        self.total = total
-
-    def can_replace(self, message: Message) -> bool:
-        return (
-            isinstance(message, StickProgress)
-            and message.mountpoint == self.mountpoint
-            and message.phase == self.phase
-        )
-
-
-class StickDone(Message):
-    def __init__(self, result) -> None:
-        super().__init__()
-        self.result = result
 
 
 BAR = 20

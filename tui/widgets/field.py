@@ -12,16 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
 
-
-class Edited(Message):
-    """A field's value was changed by the user (the model already holds it)."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__()
-        self.field = field
+from tui.screens.messages import Edited
 
 
 class FieldInput(Input):
