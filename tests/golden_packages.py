@@ -74,7 +74,8 @@ def _relative(project, work: Path):
 
 
 def digests(work: Path) -> dict[str, str]:
-    """name -> SHA-256 of each package, and of each project's customizations.xml. Changes the
+    """name -> SHA-256 of each package, and of each project's WCD files (customizations.xml,
+    AnswerFile.xml, the .icdproj.xml). Changes the
     current folder to ``work`` while it builds."""
     out = {}
     previous = Path.cwd()
@@ -90,7 +91,7 @@ def digests(work: Path) -> dict[str, str]:
 def _add(out: dict, name: str, project, work: Path) -> None:
     from tui.errors import UserError
     from tui.package.build import build_package
-    from tui.wcd.customizations import to_customizations_xml
+    from tui.wcd.customizations import answer_file_xml, icdproj_xml, to_customizations_xml
 
     package = work / (name.replace("/", "-") + ".ppkg")
     try:
@@ -100,6 +101,8 @@ def _add(out: dict, name: str, project, work: Path) -> None:
     else:
         out[f"{name}.ppkg"] = _sha(package.read_bytes())
     out[f"{name}/customizations.xml"] = _sha(to_customizations_xml(project))
+    out[f"{name}/AnswerFile.xml"] = _sha(answer_file_xml(project))
+    out[f"{name}/icdproj.xml"] = _sha(icdproj_xml(project))
 
 
 if __name__ == "__main__":
