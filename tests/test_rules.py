@@ -521,7 +521,7 @@ def test_folder_must_be_a_folder_when_building(project, tmp_path):
 
 
 def test_der_shape_check_without_cryptography(tmp_path):
-    from tui.project.rules import _der_sequence_shape
+    from tui.project.certfile import _der_sequence_shape
 
     pem = trustme.CA().cert_pem.bytes()
     der = base64.b64decode(b"".join(pem.split(b"\n")[1:-2]))
