@@ -26,6 +26,7 @@ from tui.project.fieldrules import (
     latest_expiry,
 )
 from tui.project.localusers import (
+    ADMINISTRATORS,
     LOCAL_USER_GROUPS,
     PASSWORD_ADVISED_LENGTH,
     password_confirmation,
@@ -335,7 +336,7 @@ def warnings(project: Project, *, today: date) -> list[Problem]:
     """What the user should know but may accept: the package still builds."""
     found: list[tuple[str, str]] = []
     joins = project.join != JoinKind.NONE
-    if joins and not any(u.group == "Administrators" for u in project.local_users):
+    if joins and not any(u.group == ADMINISTRATORS for u in project.local_users):
         found.append(
             (
                 "local_users",
