@@ -221,17 +221,17 @@ def _rules(project: Project, *, today: date, for_build: bool) -> Iterator[Rule]:
 class _Names(list):
     """Names in list order, with where each is first used (so checking all stays linear)."""
 
-    def __init__(self, names) -> None:
-        super().__init__(names)
+    def __init__(self, items) -> None:
+        super().__init__(items)
         self.first: dict[str, int] = {}
         for i, name in enumerate(self):
             self.first.setdefault(name, i)
 
 
-def _duplicate(names: _Names, index: int, what: str) -> str | None:
-    name = names[index]
-    if name and names.first[name] != index:
-        return f"{name!r} is already used by {what} {names.first[name] + 1}; names must differ."
+def _duplicate(taken: _Names, index: int, what: str) -> str | None:
+    name = taken[index]
+    if name and taken.first[name] != index:
+        return f"{name!r} is already used by {what} {taken.first[name] + 1}; names must differ."
     return None
 
 
@@ -244,10 +244,7 @@ def _list_rules(project: Project, *, for_build: bool) -> Iterator[Rule]:
             lambda u=user, i=i: names.user_name(u.name) or _duplicate(user_names, i, "local user"),
         )
         yield f"{f}.password", lambda u=user: fieldrules.required(u.password, "enter a password")
-        yield (
-            f"{f}.group",
-            lambda u=user: localusers.group(u.group),
-        )
+        yield f"{f}.group", lambda u=user: localusers.group(u.group)
     app_names = _Names(a.name for a in project.applications)
     for i, app in enumerate(project.applications):
         f = f"applications[{i}]"
@@ -294,17 +291,17 @@ def _list_rules(project: Project, *, for_build: bool) -> Iterator[Rule]:
 
 
 def _dependencies(app: Application, *, for_build: bool) -> str | None:
-    names = [dependency_key(app.file)]
+    keys = [dependency_key(app.file)]
     for path in app.dependencies:
         if not path.strip():
             return "one entry is empty; choose a file or remove the entry."
         name = dependency_key(path)
-        if name in names:
+        if name in keys:
             # Windows copies an application's files into one folder on the device.
             return (
                 f"two files are called {name}; the files of one application need different names."
             )
-        names.append(name)
+        keys.append(name)
         if for_build and (problem := fieldrules.readable_file(path, "dependency file")):
             return problem
     return None
