@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from datetime import date, timedelta
+import io
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -521,7 +522,7 @@ def test_folder_must_be_a_folder_when_building(project, tmp_path):
 
 
 def test_der_shape_check_without_cryptography(tmp_path):
-    from tui.project.rules import _der_sequence_shape
+    from tui.project.certfile import _der_sequence_shape
 
     pem = trustme.CA().cert_pem.bytes()
     der = base64.b64decode(b"".join(pem.split(b"\n")[1:-2]))
@@ -607,3 +608,94 @@ def test_date_text_that_is_no_date_says_why():
     assert "days start at 1" in why("2027-01-00")
     assert why("soon") == "Bulk token expiry: type the date as YYYY-MM-DD, e.g. 2027-05-28."
     assert why("2027-05-28") is None and why("") is None
+
+
+# --- one home per rule: every place that applies it gives the same answer ---------------------
+
+
+def _package_name_refused(name: str) -> bool:
+    project = Project(package=PackageConfig(name=name))
+    return check_field(project, "package.name", today=TODAY) is not None
+
+
+def _wim_refuses(name: str) -> bool:
+    from tui.errors import UserError
+    from tui.package.wim.writer import ImageInfo, write_wim
+
+    info = ImageInfo("x", timestamp=datetime(2026, 11, 30, tzinfo=UTC))
+    try:
+        write_wim(io.BytesIO(), [(f"Folder/{name}", b"x")], info)
+    except UserError:
+        return True
+    return False
+
+
+def test_a_character_windows_refuses_in_file_names_is_refused_wherever_a_file_is_named():
+    from tui.package.compiler import file_part
+    from tui.project.names import CONTROL_CHARACTERS, FILE_NAME_FORBIDDEN
+    from tui.usb.write import name_problem
+
+    for char in sorted(FILE_NAME_FORBIDDEN | CONTROL_CHARACTERS):
+        name = f"a{char}b"
+        assert _package_name_refused(name), repr(char)
+        assert name_problem(f"{name}.ppkg") is not None, repr(char)
+        assert file_part(name) == "a_b", repr(char)
+        if char != "/":  # the WIM writer reads "/" as the folder separator
+            assert _wim_refuses(name), repr(char)
+    assert not _package_name_refused("Contoso laptops")
+    assert name_problem("Contoso laptops.ppkg") is None
+    assert not _wim_refuses("Contoso laptops.ppkg")
+
+
+def test_a_name_windows_reserves_for_devices_is_refused_by_the_rules_and_the_usb_writer():
+    from tui.usb.write import name_problem
+
+    for name in ("CON", "prn", "Aux.backup", "nul", "COM1", "lpt9"):
+        assert _package_name_refused(name), name
+        assert name_problem(f"{name}.ppkg") is not None, name
+    for name in ("CONSOLE", "COM10", "LPT0", "nullify", "AUXILIARY"):
+        assert not _package_name_refused(name), name
+        assert name_problem(f"{name}.ppkg") is None, name
+
+
+def test_every_group_the_rules_accept_is_offered_by_the_step_and_compiled_to_its_csp_value():
+    from tui.package import compiler as px
+    from tui.project.localusers import LOCAL_USER_GROUPS
+    from tui.screens.accounts import GROUP_CHOICES
+
+    assert [value for value, _ in GROUP_CHOICES] == list(LOCAL_USER_GROUPS)
+    assert LocalUser().group in LOCAL_USER_GROUPS
+    csp_values = {}
+    for group in LOCAL_USER_GROUPS:
+        project = Project(join=JoinKind.NONE, local_users=[LocalUser("helpdesk", "pw", group)])
+        assert check_field(project, "local_users[0].group", today=TODAY) is None
+        doc = next(d for d in px.project_documents(project) if d.group == px.GROUP_USER)
+        parms = {p.name: p.value for _, p in px.walk(doc.roots)}
+        csp_values[group] = parms["LocalUserGroup"]
+    assert csp_values == {"Administrators": "2", "Standard Users": "1"}
+    project = Project(local_users=[LocalUser("helpdesk", "pw", "Power Users")])
+    assert check_field(project, "local_users[0].group", today=TODAY) == (
+        "Local user 1 group: must be Administrators or Standard Users."
+    )
+
+
+def test_the_build_reads_the_certificate_the_rule_accepted(tmp_path):
+    from tui.errors import UserError
+    from tui.package.build import certificate_der
+
+    ca = trustme.CA()
+    der = base64.b64decode("".join(ca.cert_pem.bytes().decode().splitlines()[1:-1]))
+    for name, data in (("pem.cer", ca.cert_pem.bytes()), ("der.cer", der)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        project = Project(certificates=[Certificate("Root", str(path))])
+        assert check_field(project, "certificates[0].path", today=TODAY) is None, name
+        assert certificate_der(data, name) == der, name
+    text = tmp_path / "note.cer"
+    text.write_bytes(b"not a certificate")
+    project = Project(certificates=[Certificate("Root", str(text))])
+    assert "does not hold an X.509 certificate" in check_field(
+        project, "certificates[0].path", today=TODAY
+    )
+    with pytest.raises(UserError, match="holds no DER or Base-64 X.509 certificate"):
+        certificate_der(text.read_bytes(), str(text))

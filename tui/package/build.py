@@ -8,12 +8,8 @@ See docs/package-format.md.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import hashlib
 import os
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +18,7 @@ from pathlib import Path
 
 from tui.errors import UserError
 from tui.package import compiler as px
+from tui.project import certfile
 from tui.project.model import Project
 from tui.safefile import (
     check_regular,
@@ -37,7 +34,6 @@ from tui.safefile import (
 WCD_VERSION = "10.0.26100.1"
 DATA_ASSET_INDEX = 2
 HASH_BUFFER = 1 << 20
-MAX_CERTIFICATE = 1 << 20  # a .cer is a few KB
 TEMP_SUFFIX = ".part"
 # Where the image keeps its provisioning documents (tui.package.inspect reads them back there).
 MASTER_DATASTORE = "Multivariant/0/MasterDatastore.xml"
@@ -137,16 +133,10 @@ def collect_assets(project: Project, store: Callable[[Path], object] | None = No
     return assets
 
 
-_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----")
-
-
 def certificate_der(data: bytes, source: str) -> bytes:
     """DER bytes of a .cer file, which may be DER or Base-64 (PEM) encoded."""
-    if data[:1] == b"\x30":
-        return data
-    if match := _PEM.search(data):
-        with contextlib.suppress(binascii.Error, ValueError):
-            return base64.b64decode(b"".join(match.group(1).split()), validate=True)
+    if (der := certfile.certificate_der(data)) is not None:
+        return der
     raise UserError(f"Certificate file '{source}' holds no DER or Base-64 X.509 certificate.")
 
 
@@ -154,7 +144,7 @@ def read_certificates(project: Project) -> list[px.CertificateData]:
     found = []
     for cert in project.certificates:
         label = f"Certificate file '{cert.path}'"
-        data = read_regular(_local(cert.path), MAX_CERTIFICATE, label)
+        data = read_regular(_local(cert.path), certfile.MAX_CERTIFICATE_BYTES, label)
         found.append(px.CertificateData(cert.name, certificate_der(data, cert.path)))
     return found
 

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from tui.errors import UserError
+from tui.project.localusers import USER_GROUP_IDS
 from tui.project.model import JoinKind, Project, Wifi, WifiSecurity
+from tui.project.names import FILE_NAME_FORBIDDEN
 from tui.wcd.settings import (
     MASK,
     SHARED_PC_ACCOUNT_MANAGER,
@@ -77,9 +79,6 @@ DERIVED_ALL = (
     DERIVED_PRODUCT_KEY,
     DERIVED_CLEAN_PC,
 )
-
-# Accounts CSP LocalUserGroup: Administrators = 2 as real WCD 2025 output shows.
-LOCAL_USER_GROUPS = {"Users": 1, "Standard Users": 1, "Administrators": 2, "Guests": 3}
 
 WLAN_NAMESPACE = "http://www.microsoft.com/networking/WLAN/profile/v1"
 # Parm names that hold secrets beyond settings.is_secret's.
@@ -249,7 +248,7 @@ def csp_segment(name: str) -> str:
 
 # Characters Windows forbids in file names, and the ones the ConfigurationSet Data path and
 # its $(...) macros give a meaning to; WCD's own handling of them is not known.
-_FILE_PART_UNSAFE = frozenset('<>:"/\\|?*%$()')
+_FILE_PART_UNSAFE = FILE_NAME_FORBIDDEN | frozenset("%$()")
 
 
 def file_part(name: str) -> str:
@@ -318,9 +317,9 @@ def _computer_account(project: Project) -> list[ProvDoc]:
 def _users(project: Project) -> list[ProvDoc]:
     docs = []
     for user in project.local_users:
-        group = LOCAL_USER_GROUPS.get(user.group)
+        group = USER_GROUP_IDS.get(user.group)
         if group is None:
-            known = ", ".join(LOCAL_USER_GROUPS)
+            known = ", ".join(USER_GROUP_IDS)
             raise UserError(
                 f"Local user {user.name!r}: group {user.group!r} is not one of {known}."
             )

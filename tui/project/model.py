@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from tui.project.localusers import ADMINISTRATORS
+
 
 class OwnerType(StrEnum):
     MICROSOFT = "Microsoft"
@@ -115,7 +117,7 @@ class DomainJoin:
 class LocalUser:
     name: str = ""
     password: str = field(default="", repr=False)  # secret
-    group: str = "Administrators"
+    group: str = ADMINISTRATORS
 
 
 @dataclass(slots=True)

@@ -15,6 +15,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
+from tui.project.fieldrules import MAX_TOKEN_DAYS, latest_expiry
+from tui.project.localusers import LOCAL_USER_GROUPS
 from tui.project.logfile import log
 from tui.project.model import JoinKind, LocalUser
 from tui.screens.itemdialog import ItemDialog
@@ -23,7 +25,7 @@ from tui.screens.step import StepScreen
 from tui.widgets.field import ChoiceField, Field, SecretField
 from tui.widgets.progress import ProgressPanel
 
-TOKEN_DAYS_DEFAULT = 179  # the token lives at most 180 days; one day of margin
+TOKEN_DAYS_DEFAULT = MAX_TOKEN_DAYS - 1  # one day of margin
 JOIN_CHOICES = (
     (JoinKind.ENTRA.value, "Entra ID"),
     (JoinKind.ACTIVE_DIRECTORY.value, "Active Directory"),
@@ -33,14 +35,12 @@ SIGN_IN_CHOICES = (
     ("device_code", "A code, on any device"),
     ("browser", "A browser on this computer"),
 )
-GROUP_CHOICES = (("Administrators", "Administrators"), ("Standard Users", "Standard users"))
+GROUP_CHOICES = tuple((group, group.capitalize()) for group in LOCAL_USER_GROUPS)
 WAITING = "Waiting for Entra ID"
 ISSUED_LABEL = "Bulk token valid until (the token's own date: get a new token to change it)"
 
 
 def expires_label(today: date) -> str:
-    from tui.project.rules import MAX_TOKEN_DAYS, latest_expiry
-
     latest = latest_expiry(today).isoformat()
     return f"Bulk token valid until (at most {MAX_TOKEN_DAYS} days ahead: {latest} at the latest)"
 

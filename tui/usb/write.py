@@ -32,6 +32,7 @@ from typing import Literal
 
 from tui.errors import UserError
 from tui.package.wim.format import MAGIC as WIM_MAGIC
+from tui.project.names import CONTROL_CHARACTERS, FILE_NAME_FORBIDDEN, is_reserved_file_name
 from tui.safefile import lock, open_regular, remove_stale_temps
 from tui.usb import drives
 
@@ -40,10 +41,7 @@ FAT_MAX_FILE = 4 * 1024**3 - 1
 FAT_FSTYPES = frozenset({"vfat", "msdos", "fat", "fat12", "fat16", "fat32", "fuse.fusefat"})
 TEMP_PREFIX = ".bulk-enroll-"
 TEMP_SUFFIX = ".partial"
-_BAD_NAME_CHARS = frozenset('<>:"/\\|?*') | {chr(c) for c in range(32)}
-_RESERVED_NAMES = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
-)
+_BAD_NAME_CHARS = FILE_NAME_FORBIDDEN | CONTROL_CHARACTERS
 _VANISHED = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN, errno.EBADF}
 
 
@@ -110,7 +108,7 @@ def name_problem(name: str) -> str | None:
         return f"contains characters Windows does not allow in file names ({shown})"
     if name[-1] in ". ":
         return "ends with a dot or a space"
-    if name.split(".")[0].upper() in _RESERVED_NAMES:
+    if is_reserved_file_name(name):
         return "uses a name Windows reserves for devices"
     return None
 

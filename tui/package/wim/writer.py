@@ -35,6 +35,7 @@ from tui.package.wim.format import (
 )
 from tui.package.wim.payload import copy_hashed, file_size, read_small
 from tui.package.wim.xpress_encode import compress_resource
+from tui.project.names import CONTROL_CHARACTERS, FILE_NAME_FORBIDDEN
 
 # Blobs up to this size are compressed (about a second each at worst in pure Python); larger
 # payloads, in practice installers that are compressed already, are copied raw.
@@ -42,7 +43,7 @@ COMPRESS_LIMIT = 1 << 20
 # ICD writes this many more than the true number of files in FILECOUNT (all four samples).
 ICD_FILECOUNT_EXTRA = 2
 MAX_NAME_UNITS = 255
-_FORBIDDEN_CHARS = set('\\/:*?"<>|') | {chr(c) for c in range(32)}
+_FORBIDDEN_CHARS = FILE_NAME_FORBIDDEN | CONTROL_CHARACTERS
 
 
 @dataclass(frozen=True, slots=True)
