@@ -83,7 +83,8 @@ class WriteScreen(StepScreen):
         yield ProgressPanel(id="write-progress")
 
     def form_ready(self) -> None:
-        from tui.usb.drives import DriveWatcher, find_drives
+        from tui.usb.drives import find_drives
+        from tui.usb.watch import DriveWatcher
 
         table = self.query_one(DataTable)
         self.query_one("#typed-path", Input).display = False
@@ -342,7 +343,7 @@ class WriteScreen(StepScreen):
 
     @work(thread=True, exclusive=True, group="batch", exit_on_error=False)
     def _write_many(self, package: Path, mountpoints: list[str], replace: bool):
-        from tui.usb.write import write_to_sticks
+        from tui.usb.batch import write_to_sticks
 
         return write_to_sticks(
             package,
@@ -486,7 +487,7 @@ class WriteScreen(StepScreen):
             return
         from functools import partial
 
-        from tui.usb.write import eject
+        from tui.usb.eject import eject
 
         self._verified = []
         self._ejecting = True
@@ -530,7 +531,7 @@ class WriteScreen(StepScreen):
 def _eject_all(mountpoints: list[str]) -> list[tuple[bool, str]]:
     """Eject each stick; one that cannot be ejected is one sentence, the rest go on."""
     from tui.errors import UserError
-    from tui.usb.write import eject
+    from tui.usb.eject import eject
 
     said = []
     for mp in mountpoints:
@@ -543,9 +544,9 @@ def _eject_all(mountpoints: list[str]) -> list[tuple[bool, str]]:
 
 def _typed_drive(path: str):
     """A typed mount point as a Drive, once checked: a mounted filesystem, not the system
-    disk (tui.usb.write.check_target refuses both in one sentence)."""
+    disk (tui.usb.checks.check_target refuses both in one sentence)."""
+    from tui.usb.checks import check_target
     from tui.usb.drives import Drive
-    from tui.usb.write import check_target
 
     target = check_target(path)
     return Drive(
