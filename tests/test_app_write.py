@@ -328,7 +328,7 @@ async def test_inspect_a_package_from_the_start_screen(tmp_path):
 
 
 def test_a_stick_progress_line_has_its_own_bar():
-    from tui.screens.write import progress_line
+    from tui.screens.write_batch import progress_line
 
     assert progress_line("ONE (/m/one)", "write", 0, 10) == f"ONE (/m/one): {'░' * 20} writing   0%"
     assert progress_line("ONE (/m/one)", "verify", 5, 10) == (

@@ -17,6 +17,7 @@ class StickResult:
     mountpoint: str
     result: WriteResult | None = None
     error: str | None = None
+    cancelled: bool = False  # stopped by ``cancel``: nothing was left on the stick
 
     @property
     def ok(self) -> bool:
@@ -40,7 +41,9 @@ def _one_stick(
     except UserError as exc:
         return StickResult(mp, error=exc.message)
     except Cancelled:
-        return StickResult(mp, error=f"The write to {mp} was cancelled; nothing was left on it.")
+        return StickResult(
+            mp, error=f"The write to {mp} was cancelled; nothing was left on it.", cancelled=True
+        )
     except OSError as exc:  # whatever else a failing stick raises: the others go on
         return StickResult(mp, error=f"{mp}: {exc.strerror or exc}.")
     return StickResult(mp, result=result)
