@@ -566,7 +566,7 @@ def test_cancelling_write_to_sticks_leaves_no_temp_on_any_stick(tmp_path):
         pkg, [one, two], force=True, progress=lambda mp, p: stop.set(), cancel=stop
     )
     assert not any(r.ok for r in results)
-    assert all("cancelled" in r.error for r in results)
+    assert all("cancelled" in r.error and r.cancelled for r in results)
     assert os.listdir(one) == os.listdir(two) == []
 
 
