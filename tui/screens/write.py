@@ -59,7 +59,10 @@ class WriteScreen(StepScreen):
         yield DriveList(id="drives")
         yield Static("", id="no-drives", markup=False)
         yield Static("", id="drive-note", markup=False)
-        yield Input(placeholder="mount point, e.g. /media/tech/STICK", id="typed-path")
+        yield Input(
+            placeholder="mount point, e.g. /media/tech/STICK (Tab completes, Esc closes)",
+            id="typed-path",
+        )
         yield Static("", id="path-candidates", markup=False)
         yield BatchPanel(id="write-progress")
 
@@ -376,6 +379,8 @@ class WriteScreen(StepScreen):
             done[event.worker.group](event.worker)
 
     def _written(self, worker: Worker) -> None:
+        from tui.usb.batch import Cancelled
+
         self._writing = False
         panel = self.query_one("#write-progress", BatchPanel)
         if worker.state == WorkerState.SUCCESS:
@@ -388,7 +393,7 @@ class WriteScreen(StepScreen):
                 f"Written and verified: {result.path} (SHA-256 {result.sha256[:16]}…).{removed}"
             )
             panel.step("Press j to eject it, insert another stick and press w, or Ctrl+N.")
-        elif type(worker.error).__name__ == "Cancelled":
+        elif isinstance(worker.error, Cancelled):
             panel.step("Cancelled; the stick was left as it was.")
         else:
             panel.fail(
