@@ -269,6 +269,54 @@ async def next_steps(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+PARALLEL_STICKS = [
+    Drive(
+        device=f"/dev/sd{letter}1",
+        mountpoint=f"/media/tech/{label}",
+        label=label,
+        fstype="vfat",
+        size=16_000_000_000,
+        free=15_200_000_000,
+        is_usb=True,
+        removable=True,
+    )
+    for letter, label in (("b", "STICK"), ("c", "KINGSTON"), ("d", "SANDISK"))
+]
+
+
+async def write_parallel(pilot: Pilot) -> None:
+    """Three sticks written at once: one verified, one failed, one still being verified.
+    The results are posted to the screen as the writing threads would post them."""
+    import hashlib
+
+    from tui.screens.messages import StickDone, StickProgress
+    from tui.usb.batch import StickResult
+    from tui.usb.write import WriteResult
+
+    app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
+    app.drive_source = lambda _all: PARALLEL_STICKS
+    await write(pilot)
+    await pilot.press("a")
+    await pilot.pause()
+    screen = app.screen
+    screen._writing = True  # shown as running; nothing is started
+    screen.refresh_bindings()
+    screen.query_one("#write-progress").start("Contoso-Laptops.ppkg", PARALLEL_STICKS)
+    one, locked, busy = (d.mountpoint for d in PARALLEL_STICKS)
+    size = 7_340_032
+    sha = hashlib.sha256(b"Contoso-Laptops").hexdigest()
+    written = WriteResult(one, f"{one}/Contoso-Laptops.ppkg", size, sha)
+    screen.post_message(StickDone(StickResult(one, result=written)))
+    screen.post_message(
+        StickDone(
+            StickResult(locked, error=f"The drive {locked} is read-only; nothing was written.")
+        )
+    )
+    screen.post_message(StickProgress(busy, "verify", size * 3 // 5, size))
+    await pilot.pause()
+    await pilot.pause()
+
+
 SCENES = {
     f.__name__: f
     for f in (
@@ -289,6 +337,7 @@ SCENES = {
         review,
         write,
         write_replace_question,
+        write_parallel,
         next_steps,
     )
 }
@@ -303,5 +352,6 @@ SCREENSHOTS = (
     "applications",
     "review",
     "write",
+    "write_parallel",
     "next_steps",
 )

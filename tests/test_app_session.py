@@ -271,7 +271,7 @@ async def test_an_unexpected_build_error_is_logged_and_one_sentence(tmp_path, mo
 
 
 async def test_eject_and_drive_probes_do_not_block_the_ui(tmp_path, monkeypatch):
-    import tui.usb.write
+    import tui.usb.eject
 
     stick = tmp_path / "stick"
     stick.mkdir()
@@ -297,7 +297,7 @@ async def test_eject_and_drive_probes_do_not_block_the_ui(tmp_path, monkeypatch)
             )
         ]
 
-    monkeypatch.setattr(tui.usb.write, "eject", eject)
+    monkeypatch.setattr(tui.usb.eject, "eject", eject)
     path = saved_project(tmp_path / "wave")
     app = make_app(tmp_path, open_path=path, drive_source=drives)
     async with app.run_test(size=(80, 24)) as pilot:

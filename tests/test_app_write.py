@@ -328,9 +328,187 @@ async def test_inspect_a_package_from_the_start_screen(tmp_path):
 
 
 def test_a_stick_progress_line_has_its_own_bar():
-    from tui.screens.write import progress_line
+    from tui.screens.write_batch import progress_line
 
     assert progress_line("ONE (/m/one)", "write", 0, 10) == f"ONE (/m/one): {'░' * 20} writing   0%"
     assert progress_line("ONE (/m/one)", "verify", 5, 10) == (
         f"ONE (/m/one): {'█' * 10}{'░' * 10} verifying  50%"
     )
+
+
+# --- the typed mount point: Tab completion, Esc ------------------------------------------
+
+
+def test_completion_of_a_folder_is_like_a_shell(tmp_path):
+    from tui.screens.write_path import Completion, candidates_line, complete
+
+    for name in ("alpha-one", "alpha-two", "beta", ".hidden"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "bravo.txt").write_text("a file, never offered")
+    root = str(tmp_path)
+    assert complete(f"{root}/b") == Completion(f"{root}/beta/")  # the file is no candidate
+    assert complete(f"{root}/al") == Completion(f"{root}/alpha-", ("alpha-one", "alpha-two"))
+    assert complete(f"{root}/alpha-t") == Completion(f"{root}/alpha-two/")
+    assert complete(f"{root}/").candidates == ("alpha-one", "alpha-two", "beta")
+    assert complete(f"{root}/.h") == Completion(f"{root}/.hidden/")  # asked for with a dot
+    assert complete(f"{root}/zz") == Completion(f"{root}/zz")  # nothing matches: unchanged
+    assert complete(f"{root}/missing/x") == Completion(f"{root}/missing/x")
+    assert candidates_line(("a", "b")) == "Matching folders: a  b"
+    many = tuple(f"d{n:02}" for n in range(15))
+    assert candidates_line(many).endswith("d11  … and 3 more")
+
+
+async def test_tab_completes_the_typed_mount_point_and_esc_returns_to_the_list(
+    tmp_path, package, mount
+):
+    """Tab in the mount point field completes a folder (and lists the candidates when
+    several match) instead of moving the focus; Esc closes the field, not the step."""
+    from textual.widgets import Input
+
+    from tui.screens.write_drives import DriveList
+
+    (tmp_path / "sticks").mkdir()
+    stick, _ = mount("sticks/beta")
+    for name in ("alpha-one", "alpha-two"):
+        (tmp_path / "sticks" / name).mkdir()
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=Sticks())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await at_write_step(app, package, pilot)
+        field = app.screen.query_one("#typed-path", Input)
+        await pilot.press("m", "ctrl+u", *f"{tmp_path}/sticks/al", "tab")
+        await wait_for(pilot, lambda: field.value == f"{tmp_path}/sticks/alpha-")
+        assert app.focused is field
+        assert shows(app, "Matching folders: alpha-one  alpha-two")
+        await pilot.press("ctrl+u", *f"{tmp_path}/sticks/b", "tab")
+        await wait_for(pilot, lambda: field.value == f"{stick}/")
+        assert "Matching folders" not in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: f"{stick} added and chosen." in notices(app))
+        assert "[x]" in screen_text(app)
+
+        await pilot.press("m", *"/med", "escape")
+        await wait_for(pilot, lambda: not field.display)
+        assert on(app, "WriteScreen")() and isinstance(app.focused, DriveList)
+        await pilot.press("m")  # opened again: empty, not what was typed before
+        await wait_for(pilot, lambda: field.display and app.focused is field)
+        assert field.value == ""
+        await pilot.press("escape", "escape")  # the field, then the step: back to review
+        await wait_for(pilot, on(app, "ReviewScreen"))
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+# --- cancelling a parallel write ----------------------------------------------------------
+
+
+async def test_cancel_stops_the_sticks_still_writing_and_keeps_the_verified_one(
+    tmp_path, package, mount, monkeypatch
+):
+    """Three real mounted filesystems. To cancel at a known moment, a gate holds the writes
+    to TWO and THREE after their first chunk (the seam wraps the real write_package; the
+    write, the rollback and the verified stick are real). c then stops them: each removes
+    its temporary file, TWO keeps the package it had, ONE stays verified."""
+    import os
+    import threading
+
+    from tui.usb import batch
+
+    one, fstype = mount("one")
+    old = b"MSWIM\0\0\0 the previous wave"
+    two, _ = mount("two", files={"Old-Wave3.ppkg": old})
+    three, _ = mount("three")
+    gate, held = threading.Event(), []
+    real_write = batch.write_package
+
+    def gated(package, mountpoint, *, progress, **options):
+        def hold(p):
+            progress(p)  # raises Cancelled once c was pressed
+            if str(mountpoint) != str(one) and mountpoint not in held:
+                held.append(mountpoint)
+                gate.wait(20)
+
+        return real_write(package, mountpoint, progress=hold, **options)
+
+    monkeypatch.setattr(batch, "write_package", gated)
+    sticks = Sticks()
+    sticks.plugged += [
+        (one, fstype, "/dev/sdb1", "ONE"),
+        (two, fstype, "/dev/sdc1", "TWO"),
+        (three, fstype, "/dev/sdd1", "THREE"),
+    ]
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await at_write_step(app, package, pilot)
+            await wait_for(pilot, lambda: "THREE (/dev/sdd1)" in screen_text(app))
+            await pilot.press("a", "w")
+            await wait_for(pilot, on(app, "ConfirmDialog"))  # TWO holds another package
+            await pilot.press("y")
+            await wait_for(pilot, lambda: shows(app, f"ONE ({one}): verified (SHA-256"))
+            await wait_for(pilot, lambda: len(held) == 2)
+            assert shows(app, "Cancel write")  # the key is offered while writing
+            await pilot.press("c")
+            await wait_for(pilot, lambda: shows(app, "Cancelling"))
+            gate.set()
+            summary = "1 of 3 sticks written and verified; 2 cancelled, left as they were."
+            await wait_for(pilot, lambda: shows(app, summary))
+            assert shows(app, f"TWO ({two}): cancelled; nothing was left on it.")
+            assert shows(app, f"THREE ({three}): cancelled; nothing was left on it.")
+            assert "Traceback" not in screen_text(app)
+            assert [r.mountpoint for r in app.sticks_written] == [str(one)]
+            assert "Cancel write" not in screen_text(app)  # nothing left to cancel
+    finally:
+        gate.set()
+    assert (one / "Wave4.ppkg").read_bytes() == package.read_bytes()
+    assert (two / "Old-Wave3.ppkg").read_bytes() == old
+    for root in (one, two, three):
+        assert not [n for n in os.listdir(root) if n.startswith(TEMP_PREFIX)]
+    assert not (two / "Wave4.ppkg").exists() and not (three / "Wave4.ppkg").exists()
+
+
+async def test_cancel_stops_a_single_write_and_leaves_the_stick_as_it_was(
+    tmp_path, package, mount, monkeypatch
+):
+    """One real stick; a gate (wrapping the real write_package) holds the write after its
+    first chunk so that c lands mid-write."""
+    import os
+    import threading
+
+    from tui.usb import write as usbwrite
+
+    stick, fstype = mount("single")
+    gate, held = threading.Event(), []
+    real_write = usbwrite.write_package
+
+    def gated(package, mountpoint, *, progress, **options):
+        def hold(p):
+            progress(p)  # raises Cancelled once c was pressed
+            if not held:
+                held.append(p)
+                gate.wait(20)
+
+        return real_write(package, mountpoint, progress=hold, **options)
+
+    monkeypatch.setattr(usbwrite, "write_package", gated)
+    sticks = Sticks()
+    sticks.plugged.append((stick, fstype, "/dev/sdb1", "SINGLE"))
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, drive_source=sticks)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await at_write_step(app, package, pilot)
+            await wait_for(pilot, lambda: "SINGLE (/dev/sdb1)" in screen_text(app))
+            await pilot.press("w")
+            await wait_for(pilot, lambda: bool(held) and shows(app, "Cancel write"))
+            await pilot.press("c")
+            await wait_for(pilot, lambda: shows(app, "Cancelling"))
+            gate.set()
+            await wait_for(pilot, lambda: shows(app, "Cancelled; the stick was left as it was."))
+            assert "Traceback" not in screen_text(app) and app.sticks_written == []
+            await pilot.press("w")  # and it can be written again
+            await wait_for(pilot, lambda: shows(app, "Written and verified"))
+    finally:
+        gate.set()
+    assert (stick / "Wave4.ppkg").read_bytes() == package.read_bytes()
+    assert not [n for n in os.listdir(stick) if n.startswith(TEMP_PREFIX)]

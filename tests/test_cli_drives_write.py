@@ -18,7 +18,7 @@ from fakes import mounts
 from test_usbwrite import MB, Stick, make_package, needs_fuse, needs_loop, remounted_listing
 
 from tui.cli.main import main, table
-from tui.usb import drives
+from tui.usb import drives, probe_linux
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
 
@@ -54,9 +54,11 @@ def lsblk_with_stick_at(monkeypatch):
         stick = next(d for d in data["blockdevices"] if d["name"] == "sda")
         stick["children"][0]["mountpoint"] = str(mountpoint)
         captured = json.dumps(data).encode()
-        real_run = drives._run
+        real_run = probe_linux.run_probe
         monkeypatch.setattr(
-            drives, "_run", lambda argv: captured if argv[0] == "lsblk" else real_run(argv)
+            probe_linux,
+            "run_probe",
+            lambda argv: captured if argv[0] == "lsblk" else real_run(argv),
         )
         monkeypatch.setattr(drives.platform, "system", lambda: "Linux")
 
@@ -88,9 +90,9 @@ def test_drives_all_lists_every_disk_but_the_system_disk(capsys, monkeypatch):
     a card reader and a fixed data disk (tests/fixtures/drives/lsblk-new.json)."""
     listing = (FIXTURES / "lsblk-new.json").read_text()
     system_disk = {"/dev/nvme0n1p1", "/dev/nvme0n1p2"}
-    assert system_disk <= {d.device for d in drives.parse_lsblk(listing)}
-    assert any(d.system for d in drives.parse_lsblk(listing))
-    monkeypatch.setattr(drives, "probe", lambda system=None: drives.parse_lsblk(listing))
+    assert system_disk <= {d.device for d in probe_linux.parse_lsblk(listing)}
+    assert any(d.system for d in probe_linux.parse_lsblk(listing))
+    monkeypatch.setattr(drives, "probe", lambda system=None: probe_linux.parse_lsblk(listing))
     monkeypatch.setattr(drives, "inspect_mountpoint", lambda mountpoint: (None, ()))
     code, out, err = cli(capsys, "drives", "--all", "--json")
     assert code == 0 and err == ""

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import pytest
 from fakes import mounts
 
-from tui.usb import drives
-from tui.usb.drives import BlockDevice, Drive, DriveWatcher
+from tui.usb import drives, probe_linux, probe_macos, probe_windows, watch
+from tui.usb.drives import BlockDevice, Drive
+from tui.usb.watch import DriveWatcher
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "drives"
 
@@ -29,7 +30,7 @@ def by_device(found: list[Drive]) -> dict[str, Drive]:
 
 @pytest.fixture
 def new_devices() -> list[BlockDevice]:
-    return drives.parse_lsblk((FIXTURES / "lsblk-new.json").read_text())
+    return probe_linux.parse_lsblk((FIXTURES / "lsblk-new.json").read_text())
 
 
 def test_new_lsblk_offers_usb_stick_usb_disk_and_card_reader_only(new_devices):
@@ -88,7 +89,7 @@ def test_internal_sata_data_disk_only_with_show_all(new_devices):
 
 @pytest.fixture
 def old_devices() -> list[BlockDevice]:
-    return drives.parse_lsblk((FIXTURES / "lsblk-old.json").read_text())
+    return probe_linux.parse_lsblk((FIXTURES / "lsblk-old.json").read_text())
 
 
 def test_old_lsblk_strings_are_read_as_flags_and_numbers(old_devices):
@@ -119,7 +120,7 @@ def test_lsblk_mountpoints_array_form_is_accepted():
         ' "sde1", "kname": "sde1", "type": "part", "mountpoints": ["/run/media/t/X"],'
         ' "fstype": "vfat", "size": 10}]}]}'
     )
-    [dev] = drives.parse_lsblk(text)
+    [dev] = probe_linux.parse_lsblk(text)
     assert (dev.device, dev.mountpoint, dev.bus) == ("/dev/sde1", "/run/media/t/X", "usb")
 
 
@@ -173,7 +174,7 @@ MOUNTS = {
 
 
 def test_sysfs_finds_usb_by_the_usb_component_of_the_device_path(fake_sys):
-    devices = {d.device: d for d in drives.parse_sysfs(fake_sys, MOUNTS)}
+    devices = {d.device: d for d in probe_linux.parse_sysfs(fake_sys, MOUNTS)}
     stick, hdd = devices["/dev/sdb1"], devices["/dev/sdc1"]
     assert (stick.bus, stick.removable, stick.disk, stick.model) == (
         "usb",
@@ -188,7 +189,9 @@ def test_sysfs_finds_usb_by_the_usb_component_of_the_device_path(fake_sys):
 
 def test_sysfs_offers_sticks_sd_and_unmounted_usb_never_system_loop_or_ram(fake_sys):
     found = by_device(
-        drives.to_drives(drives.parse_sysfs(fake_sys, MOUNTS), show_all=True, inspect=no_inspect)
+        drives.to_drives(
+            probe_linux.parse_sysfs(fake_sys, MOUNTS), show_all=True, inspect=no_inspect
+        )
     )
     # show_all: the soldered eMMC too, as a fixed disk that is not the system disk
     assert sorted(found) == [
@@ -202,7 +205,7 @@ def test_sysfs_offers_sticks_sd_and_unmounted_usb_never_system_loop_or_ram(fake_
 
 
 def test_sysfs_tells_an_sd_card_from_soldered_emmc_by_the_card_type(fake_sys):
-    devices = {d.device: d for d in drives.parse_sysfs(fake_sys, MOUNTS)}
+    devices = {d.device: d for d in probe_linux.parse_sysfs(fake_sys, MOUNTS)}
     assert devices["/dev/mmcblk0p1"].bus == "sd" and drives.offer(devices["/dev/mmcblk0p1"])
     assert devices["/dev/mmcblk1p1"].bus == "mmc" and not drives.offer(devices["/dev/mmcblk1p1"])
 
@@ -211,23 +214,25 @@ def test_lsblk_mmc_device_is_checked_against_the_card_type_in_sysfs(old_devices,
     device = tmp_path / "sys" / "block" / "mmcblk0" / "device"
     device.mkdir(parents=True)
     (device / "type").write_text("MMC\n")
-    refined = {d.device: d for d in drives.mmc_card_types(old_devices, tmp_path / "sys")}
+    refined = {d.device: d for d in probe_linux.mmc_card_types(old_devices, tmp_path / "sys")}
     assert refined["/dev/mmcblk0p1"].bus == "mmc" and not drives.offer(refined["/dev/mmcblk0p1"])
     assert refined["/dev/sdb1"] == next(d for d in old_devices if d.device == "/dev/sdb1")
     (device / "type").write_text("SD\n")
-    [card] = [d for d in drives.mmc_card_types(old_devices, tmp_path / "sys") if "mmc" in d.device]
+    [card] = [
+        d for d in probe_linux.mmc_card_types(old_devices, tmp_path / "sys") if "mmc" in d.device
+    ]
     assert card.bus == "sd" and drives.offer(card)
 
 
 def test_sysfs_without_class_block_finds_nothing(tmp_path):
-    assert drives.parse_sysfs(tmp_path, {}) == []
+    assert probe_linux.parse_sysfs(tmp_path, {}) == []
 
 
 # --- macOS diskutil plists ------------------------------------------------------------------
 
 
 def _mac(name: str) -> BlockDevice:
-    return drives.parse_diskutil_info((FIXTURES / f"diskutil-{name}.plist").read_bytes())
+    return probe_macos.parse_diskutil_info((FIXTURES / f"diskutil-{name}.plist").read_bytes())
 
 
 def test_diskutil_usb_stick_and_sd_card_are_offered():
@@ -264,7 +269,7 @@ def test_diskutil_unmounted_stick_gets_diskutil_mount_command():
 
 
 def test_diskutil_list_yields_partitions_and_unpartitioned_disks():
-    ids = drives.diskutil_identifiers((FIXTURES / "diskutil-list.plist").read_bytes())
+    ids = probe_macos.diskutil_identifiers((FIXTURES / "diskutil-list.plist").read_bytes())
     assert ids == ["disk0s1", "disk0s2", "disk4s1", "disk9"]
 
 
@@ -278,7 +283,7 @@ def test_windows_removable_offered_fixed_only_with_show_all_system_and_cdrom_nev
         SimpleNamespace(device="E:\\", mountpoint="E:\\", fstype="FAT32", opts="rw,removable"),
         SimpleNamespace(device="F:\\", mountpoint="F:\\", fstype="exFAT", opts="rw,fixed"),
     ]
-    devices = drives.parse_windows_partitions(parts, "C:")
+    devices = probe_windows.parse_windows_partitions(parts, "C:")
     assert [d.device for d in drives.to_drives(devices, inspect=no_inspect)] == ["E:\\"]
     shown = drives.to_drives(devices, show_all=True, inspect=no_inspect)
     assert [d.device for d in shown] == ["E:\\", "F:\\"]
@@ -377,11 +382,11 @@ def test_watcher_does_not_probe_while_the_kernel_view_is_unchanged():
 def test_kernel_fingerprint_changes_when_a_filesystem_is_mounted(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a tmpfs")
-    before = drives.kernel_fingerprint()
+    before = watch.kernel_fingerprint()
     assert before is not None
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tmp_path)], check=True)
     try:
-        assert drives.kernel_fingerprint() != before
+        assert watch.kernel_fingerprint() != before
     finally:
         subprocess.run(["umount", str(tmp_path)], check=True)
-    assert drives.kernel_fingerprint() == before
+    assert watch.kernel_fingerprint() == before

@@ -20,8 +20,10 @@ from conftest import SAMPLES
 from fakes import mounts
 
 from tui.errors import UserError
+from tui.usb import batch, checks, eject
 from tui.usb import write as usbwrite
-from tui.usb.write import FAT_MAX_FILE, WIM_MAGIC, Progress, Target, preflight
+from tui.usb.checks import FAT_MAX_FILE, WIM_MAGIC, Target, preflight
+from tui.usb.write import Progress
 
 MB = mounts.MB
 LOOP = mounts.loop_missing()
@@ -61,7 +63,7 @@ def target(**kw) -> Target:
 
 @pytest.mark.parametrize("name", ["Contoso.ppkg", "bulk enroll (2).ppkg", "ÄÖÜ-Paket.ppkg"])
 def test_windows_readable_names_pass(name):
-    assert usbwrite.name_problem(name) is None
+    assert checks.name_problem(name) is None
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,7 @@ def test_windows_readable_names_pass(name):
     ],
 )
 def test_names_windows_cannot_read_are_refused(name, why):
-    assert why in usbwrite.name_problem(name)
+    assert why in checks.name_problem(name)
 
 
 def test_preflight_refuses_read_only_before_anything_else():
@@ -116,26 +118,26 @@ def test_preflight_refuses_bad_package_names():
 
 def test_package_must_be_an_existing_ppkg_with_a_wim_header(tmp_path):
     with pytest.raises(UserError, match="not a .ppkg file"):
-        usbwrite.check_package(tmp_path / "x.zip")
+        checks.check_package(tmp_path / "x.zip")
     with pytest.raises(UserError, match="does not exist"):
-        usbwrite.check_package(tmp_path / "missing.ppkg")
+        checks.check_package(tmp_path / "missing.ppkg")
     (tmp_path / "dir.ppkg").mkdir()
     with pytest.raises(UserError, match="is a folder"):
-        usbwrite.check_package(tmp_path / "dir.ppkg")
+        checks.check_package(tmp_path / "dir.ppkg")
     (tmp_path / "fake.ppkg").write_bytes(b"PK\x03\x04 a zip, not a wim")
     with pytest.raises(UserError, match="no WIM header"):
-        usbwrite.check_package(tmp_path / "fake.ppkg")
-    assert usbwrite.check_package(SAMPLES / "mosd.ppkg") == (SAMPLES / "mosd.ppkg").stat().st_size
+        checks.check_package(tmp_path / "fake.ppkg")
+    assert checks.check_package(SAMPLES / "mosd.ppkg") == (SAMPLES / "mosd.ppkg").stat().st_size
 
 
 def test_target_must_be_a_mounted_filesystem_not_a_folder_or_the_system_root(tmp_path):
     with pytest.raises(UserError, match="not a mounted drive"):
-        usbwrite.check_target(tmp_path)
+        checks.check_target(tmp_path)
     with pytest.raises(UserError, match="does not exist"):
-        usbwrite.check_target(tmp_path / "nope")
+        checks.check_target(tmp_path / "nope")
     with pytest.raises(UserError, match="system disk"):
-        usbwrite.check_target("/")
-    assert usbwrite.check_target(tmp_path, force=True).mountpoint == tmp_path.resolve()
+        checks.check_target("/")
+    assert checks.check_target(tmp_path, force=True).mountpoint == tmp_path.resolve()
 
 
 # --- write, verify, roll back (in a plain folder, forced) -----------------------------------
@@ -203,7 +205,7 @@ def test_write_to_sticks_gives_a_result_per_stick_and_goes_on_after_a_failure(tm
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
     seen: list[str] = []
-    results = usbwrite.write_to_sticks(
+    results = batch.write_to_sticks(
         pkg, [one, tmp_path / "gone", two], force=True, progress=lambda mp, p: seen.append(mp)
     )
     assert [r.ok for r in results] == [True, False, True]
@@ -213,8 +215,8 @@ def test_write_to_sticks_gives_a_result_per_stick_and_goes_on_after_a_failure(tm
 
 
 def test_eject_commands_by_platform_filesystem_and_installed_tools():
-    cmd = usbwrite.eject_command
-    every = set(usbwrite.EJECT_TOOLS)
+    cmd = eject.eject_command
+    every = set(eject.EJECT_TOOLS)
     assert cmd("/Volumes/S", "/dev/disk4s1", "msdos", "darwin", set()) == [
         ["diskutil", "eject", "/Volumes/S"]
     ]
@@ -358,17 +360,17 @@ def test_ext4_verification_mismatch_keeps_the_previous_package(ext4, tmp_path):
 @needs_loop
 def test_ext4_eject_unmounts(ext4, tmp_path):
     usbwrite.write_package(make_package(tmp_path / "a.ppkg", MB), ext4.mnt)
-    assert "can be removed safely" in usbwrite.eject(ext4.mnt)
+    assert "can be removed safely" in eject.eject(ext4.mnt)
     assert not os.path.ismount(ext4.mnt)
     with pytest.raises(UserError, match="not mounted"):
-        usbwrite.eject(ext4.mnt)
+        eject.eject(ext4.mnt)
 
 
 @needs_loop
 def test_ext4_eject_of_a_busy_stick_says_so_and_leaves_it_mounted(ext4):
     with (ext4.mnt / "open.txt").open("w"):
         with pytest.raises(UserError, match=r"Could not eject .*busy.*close anything using it"):
-            usbwrite.eject(ext4.mnt)
+            eject.eject(ext4.mnt)
         assert os.path.ismount(ext4.mnt)
 
 
@@ -450,7 +452,7 @@ def test_fat32_read_only_mount_is_refused(tmp_path):
 def test_fat32_eject_unmounts_the_fuse_filesystem(fat32, tmp_path):
     pkg = make_package(tmp_path / "a.ppkg", MB)
     usbwrite.write_package(pkg, fat32.mnt)
-    usbwrite.eject(fat32.mnt)
+    eject.eject(fat32.mnt)
     assert not os.path.ismount(fat32.mnt)
     unmount(fat32)  # waits for fusefat to finish the image
     assert mounts.fat_check(fat32.image).returncode == 0
@@ -461,7 +463,7 @@ def test_fat32_eject_unmounts_the_fuse_filesystem(fat32, tmp_path):
 @needs_fuse
 def test_one_package_to_an_ext4_and_a_fat32_stick_and_a_folder(ext4, fat32, tmp_path):
     pkg = make_package(tmp_path / "a.ppkg", 5 * MB)
-    results = usbwrite.write_to_sticks(pkg, [ext4.mnt, tmp_path, fat32.mnt])
+    results = batch.write_to_sticks(pkg, [ext4.mnt, tmp_path, fat32.mnt])
     assert [r.ok for r in results] == [True, False, True]
     assert "not a mounted drive" in results[1].error
     unmount(fat32)
@@ -488,7 +490,7 @@ def test_a_stick_failing_while_checked_is_one_result_and_the_next_is_still_tried
     bad, good = tmp_path / "bad", tmp_path / "good"
     bad.mkdir(), good.mkdir()
     failing_statvfs(monkeypatch, bad)
-    results = usbwrite.write_to_sticks(pkg, [bad, good], force=True)
+    results = batch.write_to_sticks(pkg, [bad, good], force=True)
     assert [r.ok for r in results] == [False, True]
     assert results[0].error == (
         f"The drive {bad} cannot be checked: Input/output error; try another port or stick."
@@ -527,7 +529,7 @@ def test_write_to_sticks_writes_all_at_once_and_one_failing_stops_none(tmp_path)
                 wait_until(lambda: temps(c) or (c / "a.ppkg").exists(), "stick c to start")
             seen.setdefault(mp, []).append(p.phase)
 
-        results = usbwrite.write_to_sticks(
+        results = batch.write_to_sticks(
             pkg, [a, b, c], progress=progress, done=lambda r: finished.append(r.mountpoint)
         )
         assert [r.mountpoint for r in results] == [str(a), str(b), str(c)]
@@ -547,7 +549,7 @@ def test_write_to_sticks_jobs_and_the_same_drive_twice(tmp_path):
     pkg = make_package(tmp_path / "a.ppkg", MB)
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
-    results = usbwrite.write_to_sticks(pkg, [one, two, f"{one}/."], force=True, jobs=1)
+    results = batch.write_to_sticks(pkg, [one, two, f"{one}/."], force=True, jobs=1)
     assert [r.ok for r in results] == [True, True, False]
     assert results[2].error == f"The drive {one}/. is the same as {one}; it is written once."
     assert temps(one) == temps(two) == []
@@ -560,11 +562,11 @@ def test_cancelling_write_to_sticks_leaves_no_temp_on_any_stick(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
     stop = threading.Event()
-    results = usbwrite.write_to_sticks(
+    results = batch.write_to_sticks(
         pkg, [one, two], force=True, progress=lambda mp, p: stop.set(), cancel=stop
     )
     assert not any(r.ok for r in results)
-    assert all("cancelled" in r.error for r in results)
+    assert all("cancelled" in r.error and r.cancelled for r in results)
     assert os.listdir(one) == os.listdir(two) == []
 
 
@@ -578,5 +580,5 @@ def test_a_bug_in_one_stick_s_write_lets_the_others_finish_then_is_raised(tmp_pa
             raise ZeroDivisionError("a bug in a callback")
 
     with pytest.raises(ZeroDivisionError):
-        usbwrite.write_to_sticks(pkg, [one, two], force=True, progress=progress)
+        batch.write_to_sticks(pkg, [one, two], force=True, progress=progress)
     assert os.listdir(one) == [] and (two / "a.ppkg").read_bytes() == pkg.read_bytes()

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project
 
 from fakes import mounts  # noqa: E402
 
-from tui.usb.write import WIM_MAGIC, write_package  # noqa: E402
+from tui.usb.checks import WIM_MAGIC  # noqa: E402
+from tui.usb.write import write_package  # noqa: E402
 
 MB = mounts.MB
 

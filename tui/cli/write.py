@@ -83,7 +83,9 @@ class _ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.usb.write import check_package, eject, write_to_sticks
+    from tui.usb.batch import write_to_sticks
+    from tui.usb.checks import check_package
+    from tui.usb.eject import eject
 
     check_package(args.package)  # a bad package is one error, not one per stick
     if args.jobs is not None and args.jobs < 1:

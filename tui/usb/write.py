@@ -7,7 +7,8 @@ rename means a bad write never replaces a good package already on the stick.
 
 All file operations go through a descriptor of the stick's root directory (POSIX), so a stick
 that is unmounted midway is noticed (the path now names another filesystem) and the temporary
-file is still removed from the stick itself.
+file is still removed from the stick itself. The checks before writing are in
+``tui.usb.checks``, several sticks at once in ``tui.usb.batch``, ejecting in ``tui.usb.eject``.
 """
 
 from __future__ import annotations
@@ -19,29 +20,22 @@ import hashlib
 import os
 import re
 import secrets
-import shutil
-import subprocess
 import sys
-import threading
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from tui.errors import UserError
-from tui.package.wim.format import MAGIC as WIM_MAGIC
-from tui.project.names import CONTROL_CHARACTERS, FILE_NAME_FORBIDDEN, is_reserved_file_name
 from tui.safefile import lock, open_regular, remove_stale_temps
 from tui.usb import drives
+from tui.usb.checks import check_package, check_target, mb, preflight
 
 CHUNK = 4 * 1024 * 1024
-FAT_MAX_FILE = 4 * 1024**3 - 1
-FAT_FSTYPES = frozenset({"vfat", "msdos", "fat", "fat12", "fat16", "fat32", "fuse.fusefat"})
 TEMP_PREFIX = ".bulk-enroll-"
 TEMP_SUFFIX = ".partial"
-_BAD_NAME_CHARS = FILE_NAME_FORBIDDEN | CONTROL_CHARACTERS
 _VANISHED = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN, errno.EBADF}
 
 
@@ -60,157 +54,12 @@ ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    """A mounted filesystem to write to, as found before writing."""
-
-    mountpoint: Path
-    device: str
-    fstype: str
-    free: int | None  # None: the filesystem does not report it
-    read_only: bool
-    packages: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class WriteResult:
     mountpoint: str
     path: str  # the package on the stick
     size: int
     sha256: str
     removed: tuple[str, ...] = ()  # other packages removed from the root (replace=True)
-
-
-@dataclass(frozen=True, slots=True)
-class StickResult:
-    mountpoint: str
-    result: WriteResult | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
-
-
-# --- rules (pure) ---------------------------------------------------------------------------
-
-
-def is_fat(fstype: str) -> bool:
-    return fstype.lower() in FAT_FSTYPES
-
-
-def name_problem(name: str) -> str | None:
-    """Why Windows could not read a file of this name from a stick, or None."""
-    if not name or len(name) > 255:
-        return "must be 1 to 255 characters long"
-    bad = sorted({c for c in name if c in _BAD_NAME_CHARS})
-    if bad:
-        shown = " ".join(repr(c)[1:-1] for c in bad)
-        return f"contains characters Windows does not allow in file names ({shown})"
-    if name[-1] in ". ":
-        return "ends with a dot or a space"
-    if is_reserved_file_name(name):
-        return "uses a name Windows reserves for devices"
-    return None
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
-
-
-def preflight(name: str, size: int, target: Target, replace: bool) -> None:
-    """Everything that can be refused before a byte is written."""
-    where = str(target.mountpoint)
-    if target.read_only:
-        raise UserError(
-            f"The drive {where} is read-only; move the stick's write-protect switch "
-            "or remount it read-write."
-        )
-    problem = name_problem(name)
-    if problem:
-        raise UserError(f"The package name {name!r} {problem}; rename the package.")
-    if is_fat(target.fstype) and size > FAT_MAX_FILE:
-        raise UserError(
-            f"The package is {_mb(size)}, too big for the FAT32 drive {where} "
-            "(at most 4 GiB per file); format the stick as exFAT or NTFS."
-        )
-    if target.free is not None and size > target.free:
-        raise UserError(
-            f"The drive {where} is full: the package needs {_mb(size)} "
-            f"but only {_mb(target.free)} are free."
-        )
-    others = [p for p in target.packages if p.casefold() != name.casefold()]
-    same = [p for p in target.packages if p.casefold() == name.casefold()]
-    if (others or same) and not replace:
-        listed = ", ".join(others + same)
-        raise UserError(
-            f"The drive {where} already holds {listed}; Windows would ask which package to "
-            "apply, so replace them (--replace) to leave only this one there."
-        )
-
-
-# --- checks with I/O ------------------------------------------------------------------------
-
-
-def check_package(path: Path) -> int:
-    """The package's size, after making sure it is a readable .ppkg with a WIM header."""
-    if path.suffix.lower() != ".ppkg":
-        raise UserError(f"{path} is not a .ppkg file; Windows only applies packages named *.ppkg.")
-    fd = open_regular(path, f"The package {path}")
-    try:
-        with open(fd, "rb") as f:
-            head = f.read(len(WIM_MAGIC))
-            size = os.fstat(f.fileno()).st_size
-    except OSError as exc:
-        raise UserError(f"The package {path} cannot be read: {exc.strerror}.") from None
-    if head != WIM_MAGIC:
-        raise UserError(f"{path} is not a provisioning package (it has no WIM header).")
-    return size
-
-
-def _mount_entry(real: str):
-    import psutil
-
-    for part in psutil.disk_partitions(all=True):
-        if part.mountpoint == real:
-            return part
-    return None
-
-
-def check_target(mountpoint: str | os.PathLike, force: bool = False) -> Target:
-    """The mounted filesystem at ``mountpoint``; refuses folders and the system disk."""
-    try:
-        return _check_target(Path(mountpoint), force)
-    except OSError as exc:  # a stick failing as it is looked at (EIO), or pulled out
-        raise UserError(
-            f"The drive {mountpoint} cannot be checked: {exc.strerror or exc}; try another "
-            "port or stick."
-        ) from None
-
-
-def _check_target(path: Path, force: bool) -> Target:
-    if not path.is_dir():
-        raise UserError(f"The drive {path} does not exist or is not a folder.")
-    real = os.path.realpath(path)
-    entry = _mount_entry(real)
-    if not force:
-        if entry is None and not os.path.ismount(real):
-            raise UserError(
-                f"{path} is not a mounted drive; give the mount point of the USB stick "
-                "(see `bulk-enroll drives`)."
-            )
-        if real in drives.SYSTEM_MOUNTPOINTS or os.stat(real).st_dev == os.stat("/").st_dev:
-            raise UserError(f"{path} is on the system disk, not a USB stick; refusing to write.")
-    read_only = "ro" in (entry.opts.split(",") if entry else [])
-    if hasattr(os, "statvfs"):
-        read_only = read_only or bool(os.statvfs(real).f_flag & os.ST_RDONLY)
-    return Target(
-        mountpoint=Path(real),
-        device=entry.device if entry else "",
-        fstype=entry.fstype if entry else "",
-        free=drives.free_space(real),
-        read_only=read_only,
-        packages=drives.packages_at(real),
-    )
 
 
 # --- the write ------------------------------------------------------------------------------
@@ -277,6 +126,14 @@ def _drop_cache(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_NOCACHE, 1)
 
 
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Have the kernel start writing a chunk to the stick now (Linux: DONTNEED starts
+    writeback of dirty pages without waiting), so the stick works while the rest is copied
+    instead of idling until the fsync."""
+    if sys.platform.startswith("linux"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+
+
 class _Sha256InBackground:
     """SHA-256 fed on a worker thread, so hashing overlaps the I/O (hashlib drops the GIL).
 
@@ -321,6 +178,7 @@ def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallb
                 view = memoryview(chunk)
                 while view:
                     view = view[_write(fd, view, root.path, done, total) :]
+                _start_writeback(fd, done, len(chunk))
                 done += len(chunk)
                 if progress:
                     progress(Progress("write", done, total))
@@ -344,8 +202,8 @@ def _write(fd: int, data: memoryview, where: Path, done: int, total: int) -> int
             # The file was created, so this is not about permissions: fusefat, for one,
             # answers EPERM when it runs out of clusters.
             raise UserError(
-                f"The drive {where} stopped accepting data after {_mb(done)} of "
-                f"{_mb(total)}; it is probably full."
+                f"The drive {where} stopped accepting data after {mb(done)} of "
+                f"{mb(total)}; it is probably full."
             ) from None
         raise
 
@@ -369,9 +227,9 @@ def _read_back(root: _Root, name: str, total: int, progress: ProgressCallback | 
 def _explain(exc: OSError, where: Path, size: int) -> UserError:
     code = exc.errno
     if code in {errno.ENOSPC, errno.EDQUOT}:
-        return UserError(f"The drive {where} is full: the package ({_mb(size)}) does not fit.")
+        return UserError(f"The drive {where} is full: the package ({mb(size)}) does not fit.")
     if code == errno.EFBIG:
-        return UserError(f"The package ({_mb(size)}) is too big for the filesystem on {where}.")
+        return UserError(f"The package ({mb(size)}) is too big for the filesystem on {where}.")
     if code == errno.EROFS:
         return UserError(f"The drive {where} is read-only; nothing was written.")
     if code in {errno.EACCES, errno.EPERM}:
@@ -479,152 +337,3 @@ def _remove_other_packages(root: _Root, keep: str) -> tuple[str, ...]:
     if removed:
         root.fsync()
     return tuple(removed)
-
-
-class Cancelled(Exception):
-    """Raised inside a stick's write when ``write_to_sticks`` is told to stop."""
-
-
-def _one_stick(
-    package: str | os.PathLike,
-    mp: str,
-    *,
-    replace: bool,
-    force: bool,
-    progress: ProgressCallback,
-) -> StickResult:
-    try:
-        result = write_package(package, mp, replace=replace, force=force, progress=progress)
-    except UserError as exc:
-        return StickResult(mp, error=exc.message)
-    except Cancelled:
-        return StickResult(mp, error=f"The write to {mp} was cancelled; nothing was left on it.")
-    except OSError as exc:  # whatever else a failing stick raises: the others go on
-        return StickResult(mp, error=f"{mp}: {exc.strerror or exc}.")
-    return StickResult(mp, result=result)
-
-
-def write_to_sticks(
-    package: str | os.PathLike,
-    mountpoints: Sequence[str | os.PathLike],
-    *,
-    replace: bool = False,
-    force: bool = False,
-    jobs: int | None = None,
-    progress: Callable[[str, Progress], None] | None = None,
-    done: Callable[[StickResult], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> list[StickResult]:
-    """Write one package to several sticks in parallel, ``jobs`` at a time (default: all).
-
-    Each stick gets its own thread, temporary file, fsync and read-back (``write_package``);
-    one stick failing (read-only, full, pulled out) never stops the others. Results come back
-    in the order of ``mountpoints``. ``progress(mountpoint, Progress)`` and ``done(result)``
-    are called from the writing threads, one call at a time (a lock serialises them), so a
-    caller may update shared state from them without locking. Setting ``cancel`` (or an
-    interrupt, e.g. Ctrl+C, while waiting) stops every write at its next chunk, each removing
-    its temporary file. The same drive given twice (by any path) is written once.
-    """
-    names = [str(mp) for mp in mountpoints]
-    cancel = cancel or threading.Event()
-    serial = threading.Lock()
-    results: dict[int, StickResult] = {}
-    first_at: dict[str, int] = {}
-    todo: list[int] = []
-    for i, mp in enumerate(names):
-        key = os.path.realpath(mp)
-        if key in first_at:
-            results[i] = StickResult(
-                mp,
-                error=f"The drive {mp} is the same as {names[first_at[key]]}; it is written once.",
-            )
-        else:
-            first_at[key] = i
-            todo.append(i)
-    if done:
-        for result in results.values():
-            done(result)
-
-    def run(i: int) -> StickResult:
-        mp = names[i]
-
-        def per_stick(p: Progress) -> None:
-            if cancel.is_set():
-                raise Cancelled
-            if progress:
-                with serial:
-                    progress(mp, p)
-
-        result = _one_stick(package, mp, replace=replace, force=force, progress=per_stick)
-        if done:
-            with serial:
-                done(result)
-        return result
-
-    workers = max(1, min(jobs or len(todo) or 1, len(todo) or 1))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stick")
-    bug: Exception | None = None
-    try:
-        futures = {i: pool.submit(run, i) for i in todo}
-        for i, future in futures.items():
-            try:
-                results[i] = future.result()
-            except Exception as exc:  # a bug, not a stick's failure: the others still finish
-                bug = bug or exc
-    except BaseException:
-        cancel.set()  # every write stops at its next chunk and removes its temporary file
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    if bug is not None:
-        raise bug
-    return [results[i] for i in range(len(names))]
-
-
-# --- after the write ------------------------------------------------------------------------
-
-
-EJECT_TOOLS = ("udisksctl", "fusermount", "fusermount3")
-
-
-def eject_command(
-    mountpoint: str, device: str, fstype: str, platform: str, tools: Collection[str]
-) -> list[list[str]]:
-    """The commands that make a stick safe to pull out, given which of EJECT_TOOLS exist:
-    the first unmounts, any next one (powering the stick off) may fail without harm."""
-    if platform == "darwin":
-        return [["diskutil", "eject", mountpoint]]
-    if fstype.startswith("fuse"):
-        fusermount = next((t for t in ("fusermount", "fusermount3") if t in tools), None)
-        if fusermount:
-            return [[fusermount, "-u", mountpoint]]
-    elif device.startswith("/dev/") and "udisksctl" in tools:
-        return [["udisksctl", "unmount", "-b", device], ["udisksctl", "power-off", "-b", device]]
-    return [["umount", mountpoint]]
-
-
-def eject(mountpoint: str | os.PathLike) -> str:
-    """Unmount (and power off where possible) the drive; returns a sentence saying so."""
-    if os.name == "nt":
-        return "Use Safely Remove Hardware before pulling the stick out."
-    real = os.path.realpath(mountpoint)
-    entry = _mount_entry(real)
-    if entry is None:
-        raise UserError(f"{mountpoint} is not mounted, so there is nothing to eject.")
-    tools = {t for t in EJECT_TOOLS if shutil.which(t)}
-    unmount, *courtesy = eject_command(real, entry.device, entry.fstype, sys.platform, tools)
-    try:
-        out = subprocess.run(unmount, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise UserError(f"Could not eject {mountpoint}: {unmount[0]} failed ({exc}).") from None
-    if out.returncode != 0:
-        lines = (out.stderr or out.stdout).strip().splitlines()
-        reason = lines[0] if lines else f"{unmount[0]} failed"
-        raise UserError(
-            f"Could not eject {mountpoint} ({reason}); close anything using it and unmount "
-            "it before pulling the stick out."
-        )
-    for argv in courtesy:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            subprocess.run(argv, capture_output=True, timeout=60)
-    return f"{mountpoint} is unmounted; the stick can be removed safely."
