@@ -633,7 +633,7 @@ def _wim_refuses(name: str) -> bool:
 def test_a_character_windows_refuses_in_file_names_is_refused_wherever_a_file_is_named():
     from tui.package.compiler import file_part
     from tui.project.names import CONTROL_CHARACTERS, FILE_NAME_FORBIDDEN
-    from tui.usb.write import name_problem
+    from tui.usb.checks import name_problem
 
     for char in sorted(FILE_NAME_FORBIDDEN | CONTROL_CHARACTERS):
         name = f"a{char}b"
@@ -648,7 +648,7 @@ def test_a_character_windows_refuses_in_file_names_is_refused_wherever_a_file_is
 
 
 def test_a_name_windows_reserves_for_devices_is_refused_by_the_rules_and_the_usb_writer():
-    from tui.usb.write import name_problem
+    from tui.usb.checks import name_problem
 
     for name in ("CON", "prn", "Aux.backup", "nul", "COM1", "lpt9"):
         assert _package_name_refused(name), name
