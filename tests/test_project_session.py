@@ -85,6 +85,16 @@ async def test_the_command_and_the_app_build_the_same_resolved_project(tmp_path,
     assert load_project(path).applications[0].file == "agent.msi"  # the file keeps its form
 
 
+def test_the_wcd_export_names_the_payloads_the_package_holds(tmp_path, monkeypatch):
+    path = with_relative_payloads(tmp_path / "wave")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["export-wcd", str(path), str(tmp_path / "wcd")]) == 0
+    exported = (tmp_path / "wcd" / "customizations.xml").read_text(encoding="utf-8")
+    assert f">{tmp_path / 'wave' / 'agent.msi'}<" in exported
+    assert f">{tmp_path / 'wave' / 'agent.cab'}<" in exported
+    assert ">agent.msi<" not in exported
+
+
 def test_a_command_remembers_the_project_as_the_app_does(tmp_path, capsys):
     path = with_relative_payloads(tmp_path / "wave")
     assert cli.main(["export-wcd", str(path), str(tmp_path / "wcd")]) == 0

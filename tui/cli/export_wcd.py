@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.project.rules import validate
     from tui.wcd.customizations import export_wcd
 
-    project = open_project(args.project).project
+    project = open_project(args.project).snapshot()  # payload paths as a build has them
     problems = validate(project, today=date.today(), for_build=False)
     if problems:
         return report_problems(problems)

@@ -83,6 +83,8 @@ def run_logged(name: str, run: Callable[[argparse.Namespace], int], args) -> int
     from tui.project.logfile import close_log, default_log_file, log, open_log
 
     handler = open_log(default_log_file())
+    if handler is None:  # no log can be written here: the command works on without one
+        return run(args)
     log.info("bulk-enroll %s started", name)
     try:
         status = run(args)
