@@ -46,6 +46,15 @@ def _reads_nothing_beside_the_repository():
     assert _REACHED_OUTSIDE[before:] == [], "read outside the repository"
 
 
+@pytest.fixture(autouse=True)
+def _own_config_and_state_folders(tmp_path_factory, monkeypatch):
+    """The commands remember recent projects and write the support log in the XDG folders:
+    each test gets its own, never the machine user's (subprocesses inherit them)."""
+    xdg = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(xdg / "state"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _REACHED_OUTSIDE:
         shown = ", ".join(sorted(set(_REACHED_OUTSIDE))[:5])

@@ -172,22 +172,16 @@ class BulkEnrollApp(App[None]):
         self._start(Project(), None)
 
     def open_project(self, path: Path) -> None:
-        from tui.project.file import load_project
-
         try:
-            project = load_project(path)
+            opened = session.open_file(path, self.config_dir)
         except UserError as exc:
             self.show_error("The project cannot be opened", exc.message)
             return
-        draft = session.is_draft(self.config_dir, path)
-        self._start(project, None if draft else path)
-        if not draft:
-            remember(self.config_dir, path)
-        log.info("Opened the project %s", path)
+        self._start(opened.project, opened.path)
         self._check_built_package()
         from tui.project.tokens import soon_warning
 
-        if (warning := soon_warning(project, self.today)) is not None:
+        if (warning := soon_warning(opened.project, self.today)) is not None:
             self.notify(warning, severity="warning", timeout=10)
 
     def import_customizations(self, path: Path) -> None:
@@ -232,9 +226,7 @@ class BulkEnrollApp(App[None]):
     def project_file(self) -> Path:
         """Where the project is saved: its folder once named, else a draft in the config."""
         assert self.project is not None
-        if self.project_path is not None:
-            return self.project_path
-        return session.draft_path(self.config_dir, self.project)
+        return session.project_file(self.config_dir, self.project, self.project_path)
 
     def settle_project_file(self) -> None:
         """Once the project step is valid: save into the project folder from now on."""
@@ -262,13 +254,10 @@ class BulkEnrollApp(App[None]):
         """Save the project at once (atomic, owner-only); returns where, or None on failure."""
         if self.project is None:
             return None
-        from tui.project.file import save_project
-
         self._wait_for_autosave()
         path = self.project_file()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            save_project(self.project, path)
+            session.save(self.project, path)
         except (OSError, UserError) as exc:
             message = exc.message if isinstance(exc, UserError) else exc.strerror
             self.notify(f"Autosave to {path} failed: {message}", severity="error")
@@ -293,11 +282,8 @@ class BulkEnrollApp(App[None]):
         self._pending_save = self._saver.submit(self._write_saved, path, data)
 
     def _write_saved(self, path: Path, data: bytes) -> None:
-        from tui.project.file import write_project_bytes
-
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_project_bytes(path, data)
+            session.write(path, data)
         except (OSError, UserError) as exc:
             message = exc.message if isinstance(exc, UserError) else f"{path}: {exc.strerror}"
             self.post_message(AutosaveFailed(message))

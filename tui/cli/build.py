@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.cli.main import report_problems
     from tui.package import build as package
     from tui.project import rules
+    from tui.project.logfile import log
 
     stamp = _timestamp(args.timestamp)
     _refuse_overwriting_source(args.source, args.output)
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         _warn(warning.message)
     if not args.output.lower().endswith(".ppkg"):
         _warn(f"Windows only applies packages named *.ppkg; rename '{args.output}' before use.")
+    log.info("Building %s from %s", args.output, args.source)
 
     result = package.build_package(project, args.output, timestamp=stamp)
     if result.derived:
@@ -100,21 +102,27 @@ def _timestamp(text: str | None):
 
 
 def _load_source(source: str, *, drop_unknown: bool):
+    """The project as a build sees it (``tui.project.session``, as in the app): a project
+    file opened as the app opens one, or an imported customizations.xml; relative payload
+    paths resolved against the source's folder."""
     from pathlib import Path
 
     from tui import safexml
+    from tui.cli.main import open_project
     from tui.errors import UserError
     from tui.project import file as projectfile
-    from tui.project.session import resolve_payload_paths
+    from tui.project.logfile import project_secrets, redact_also
+    from tui.project.session import for_build
     from tui.safefile import read_regular
     from tui.wcd import customizations
 
     path = Path(source)
     data = read_regular(path, max(projectfile.MAX_BYTES, safexml.MAX_BYTES), f"Source '{source}'")
     if not safexml.looks_like_xml(data[:512]):
-        return resolve_payload_paths(projectfile.load_project(path), path.parent)
+        return open_project(path).snapshot()
 
     result = customizations.read_customizations(data, source=source)
+    redact_also(lambda: project_secrets(result.project))
     for unknown in result.unknown:
         _warn(f"{source}: bulk-enroll does not model the setting {unknown}.")
     if result.unknown and not drop_unknown:
@@ -123,4 +131,4 @@ def _load_source(source: str, *, drop_unknown: bool):
             f"{source} holds {count} setting{'s' if count > 1 else ''} bulk-enroll does not "
             "model (listed above); build with --drop-unknown to leave them out of the package."
         )
-    return resolve_payload_paths(result.project, path.parent)
+    return for_build(result.project, path)

@@ -95,19 +95,32 @@ def print_progress(event: object) -> None:
     else:
         text = event_text(event)
     if text:
+        from tui.project.logfile import log
+
+        log.info("Sign-in: %s", " ".join(text.split()))
         print(text, file=sys.stderr, flush=True)
+
+
+def log_checks(checks) -> None:
+    """Each check's outcome in the support log (its reason too: no secret is in one)."""
+    from tui.project.logfile import log
+
+    for check in checks:
+        log.info("%s: %s. %s", check.name, check.status, check.reason)
 
 
 def run(args: argparse.Namespace) -> int:
     from tui.entra.readiness import exit_status, render_checks, run_readiness
     from tui.entra.signin import CancelToken
+    from tui.project.logfile import log
 
     project = None
     if args.project:
-        from tui.project.file import load_project
+        from tui.cli.main import open_project
 
-        project = load_project(args.project)
+        project = open_project(args.project).project
     config = sign_in_config(args, project)
+    log.info("Checking the tenant at %s", config.authority)
     checks = run_readiness(
         config,
         graph_url=graph_url(args, project),
@@ -116,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         deadline=time.monotonic() + args.timeout,
         project=project,
     )
+    log_checks(checks)
     if args.json:
         print(json.dumps({"checks": [c.to_json() for c in checks]}, indent=2))
     else:

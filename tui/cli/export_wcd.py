@@ -20,12 +20,11 @@ def run(args: argparse.Namespace) -> int:
     from datetime import date
     from pathlib import Path
 
-    from tui.cli.main import report_problems
-    from tui.project.file import load_project
+    from tui.cli.main import open_project, report_problems
     from tui.project.rules import validate
     from tui.wcd.customizations import export_wcd
 
-    project = load_project(args.project)
+    project = open_project(args.project).snapshot()  # payload paths as a build has them
     problems = validate(project, today=date.today(), for_build=False)
     if problems:
         return report_problems(problems)

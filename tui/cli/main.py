@@ -6,7 +6,7 @@ import argparse
 import importlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from tui.errors import UserError
 
 if TYPE_CHECKING:
     from tui.project.rules import Problem
+    from tui.project.session import ProjectSession
 
 
 # One module per subcommand, in the order ``--help`` lists them.
@@ -31,6 +32,8 @@ COMMANDS = (
     "verify",
     "write",
 )
+# The subcommands that act: what each run did goes to the support log, as the app's does.
+LOGGED = ("build", "check", "revoke", "token", "verify", "write")
 
 
 def _command_modules():
@@ -60,6 +63,44 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         module.add_arguments(p)
         handlers[module.NAME] = module.run
     return parser, handlers
+
+
+def open_project(path: str | Path) -> ProjectSession:
+    """A command's project file, opened as the app opens one (``tui.project.session``:
+    remembered among the recent projects); its secrets are kept out of the log."""
+    from tui.project import session
+    from tui.project.logfile import project_secrets, redact_also
+    from tui.project.recent import default_config_dir
+
+    opened = session.open_file(Path(path), default_config_dir())
+    redact_also(lambda: project_secrets(opened.project))
+    return opened
+
+
+def run_logged(name: str, run: Callable[[argparse.Namespace], int], args) -> int:
+    """Run a command that acts with the support log open: what it did, and how it ended
+    (an unexpected error with its traceback)."""
+    from tui.project.logfile import close_log, default_log_file, log, open_log
+
+    handler = open_log(default_log_file())
+    if handler is None:  # no log can be written here: the command works on without one
+        return run(args)
+    log.info("bulk-enroll %s started", name)
+    try:
+        status = run(args)
+        log.info("bulk-enroll %s finished (exit status %d)", name, status)
+        return status
+    except UserError as exc:
+        log.info("bulk-enroll %s failed: %s", name, exc.message)
+        raise
+    except KeyboardInterrupt:
+        log.info("bulk-enroll %s cancelled", name)
+        raise
+    except Exception:
+        log.exception("bulk-enroll %s failed unexpectedly", name)
+        raise
+    finally:
+        close_log(handler)
 
 
 def report_problems(problems: Sequence[Problem]) -> int:
@@ -125,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Started from a shell that ignores SIGINT (a background job, nohup), a command would
         # inherit that and Ctrl+C could not cancel its waits: take Python's own handler back.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        if args.command in LOGGED:
+            return run_logged(args.command, handlers[args.command], args)
         return handlers[args.command](args)
     except UserError as exc:
         print(f"bulk-enroll: {exc}", file=sys.stderr)

@@ -45,16 +45,19 @@ def confirm(project) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.cli.main import open_project
     from tui.entra.revoke import check_not_revoked, record_revoked, result_text, revoke_package_user
     from tui.entra.signin import CancelToken
-    from tui.project.file import check_can_save, load_project, save_project
+    from tui.project.logfile import log
 
-    project = load_project(args.project)
+    opened = open_project(args.project)
+    project = opened.project
     check_not_revoked(project)
     config = sign_in_config(args, project)
-    check_can_save(args.project)  # the revocation must be recorded
+    opened.check_can_save()  # the revocation must be recorded
     if not args.yes:
         confirm(project)
+    log.info("Revoking the bulk token: deleting the package user %s", project.entra.package_user)
     result = revoke_package_user(
         config,
         project,
@@ -63,11 +66,13 @@ def run(args: argparse.Namespace) -> int:
         cancel=CancelToken(),
         deadline=time.monotonic() + args.timeout,
     )
+    log.info("%s", result_text(result))
     record_revoked(project, date.today())
-    save_project(project, args.project)
+    path = opened.save()
+    log.info("Recorded the revocation in %s", path)
     if args.json:
         print(json.dumps({**result.to_json(), "revoked": date.today().isoformat()}, indent=2))
     else:
         print(result_text(result))
-        print(f"Recorded in {args.project}: building with this token is refused from now on.")
+        print(f"Recorded in {path}: building with this token is refused from now on.")
     return 0

@@ -85,6 +85,9 @@ def print_progress(event: object) -> None:
     else:
         text = event_text(event)
     if text:
+        from tui.project.logfile import log
+
+        log.info("Sign-in: %s", " ".join(text.split()))
         print(text, file=sys.stderr, flush=True)
 
 
@@ -98,19 +101,20 @@ def run(args: argparse.Namespace) -> int:
         check_timeout,
     )
     from tui.errors import UserError
+    from tui.project.logfile import log, redact_also
 
     if not args.project and not args.json:
         raise UserError("Give --project FILE to store the token, or --json to print it.")
     check_timeout(args.timeout)
     expires = parse_expires(args.expires)
     check_expiry(expires, date.today())
-    project = None
+    opened = project = None
     if args.project:
-        from tui.project.file import load_project
-        from tui.project.session import check_can_save
+        from tui.cli.main import open_project
 
-        project = load_project(args.project)
-        check_can_save(args.project)  # the token (and its package user) must not be lost
+        opened = open_project(args.project)
+        project = opened.project
+        opened.check_can_save()  # the token (and its package user) must not be lost
     conn = project.connection if project else None
     if args.authority or project is None:
         authority = authority_for(args.authority, None)
@@ -124,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         proxy=args.proxy or (conn.proxy.strip() if conn else "") or None,
         ca_bundle=args.ca_bundle or (conn.ca_bundle.strip() if conn else "") or None,
     )
+    log.info("Signing in for a bulk token valid until %s", expires)
     token = fetch_bulk_token(
         config,
         expires,
@@ -132,12 +137,13 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         method="browser" if args.browser else "device_code",
     )
-    if project is not None:
-        from tui.project.file import save_project
-
-        token.store_in(project.entra)
-        save_project(project, args.project)
-        print(f"Saved the bulk token into {args.project}.", file=sys.stderr)
+    redact_also(lambda: [token.bprt])
+    log.info("Bulk token received, valid until %s", token.expires)
+    if opened is not None:
+        token.store_in(opened.project.entra)
+        path = opened.save()
+        log.info("The bulk token is saved in %s", path)
+        print(f"Saved the bulk token into {path}.", file=sys.stderr)
     if args.json:
         answer = {
             "bprt": token.bprt,

@@ -7,7 +7,13 @@ import json
 import time
 from datetime import date
 
-from tui.cli.check import add_graph_arguments, graph_url, print_progress, sign_in_config
+from tui.cli.check import (
+    add_graph_arguments,
+    graph_url,
+    log_checks,
+    print_progress,
+    sign_in_config,
+)
 
 NAME = "verify"
 HELP = "List the devices the project's package user joined to Entra ID and flag problems."
@@ -31,13 +37,15 @@ def render_devices(devices) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.cli.main import open_project
     from tui.entra.enrollment import verify_enrollment
     from tui.entra.readiness import exit_status, render_checks
     from tui.entra.signin import CancelToken
-    from tui.project.file import load_project
+    from tui.project.logfile import log
 
-    project = load_project(args.project)
+    project = open_project(args.project).project
     config = sign_in_config(args, project)
+    log.info("Verifying the enrollment of %s", project.entra.package_user or "the package user")
     report = verify_enrollment(
         config,
         project,
@@ -47,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         cancel=CancelToken(),
         deadline=time.monotonic() + args.timeout,
     )
+    log.info("Devices the package user joined: %d", len(report.devices))
+    log_checks(report.checks)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -83,6 +83,7 @@ class _ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.project.logfile import log
     from tui.usb.batch import write_to_sticks
     from tui.usb.checks import check_package
     from tui.usb.eject import eject
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs must be at least 1, not {args.jobs}.")
     drives = [str(d) for d in args.drive]
     progress = _ProgressLine(drives)
+    log.info("Writing %s to %d sticks at once", args.package, len(drives))
     try:
         results = write_to_sticks(
             args.package,
@@ -110,14 +112,17 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         if result.result is None:
             failures += 1
+            log.info("Writing to %s failed: %s", result.mountpoint, result.error)
             print(f"FAILED  {result.mountpoint}: {result.error}")
             continue
         written = result.result
+        log.info("Written and verified: %s (SHA-256 %s)", written.path, written.sha256)
         removed = f" Removed {', '.join(written.removed)}." if written.removed else ""
         print(f"OK      {written.path}: written and verified (SHA-256 {written.sha256}).{removed}")
         if not args.eject:
             print("        Synced to the stick; unmount it (or use --eject) before pulling it out.")
             continue
+        log.info("Ejecting %s", result.mountpoint)
         try:
             print(f"        {eject(result.mountpoint)}")
         except UserError as exc:

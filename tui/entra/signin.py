@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 import webbrowser
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
+from tui.entra.browser import WaitingForBrowser, browser_flow
+from tui.entra.cancel import Cancelled, CancelToken, TimedOut
 from tui.errors import UserError
 
 if TYPE_CHECKING:
@@ -148,40 +148,6 @@ def open_session(config: SignInConfig) -> requests.Session:
     return session
 
 
-# --- cancellation -------------------------------------------------------------------
-
-
-class CancelToken:
-    """Set from any thread; every wait in the sign-in and bulk token flows watches it."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; True when cancelled meanwhile."""
-        return self._event.wait(max(0.0, seconds))
-
-    def check(self) -> None:
-        if self._event.is_set():
-            raise Cancelled()
-
-
-class Cancelled(UserError):
-    def __init__(self) -> None:
-        super().__init__("Cancelled before it finished.", code="cancelled")
-
-
-class TimedOut(UserError):
-    pass
-
-
 # --- events and result --------------------------------------------------------------
 
 
@@ -193,11 +159,6 @@ class WaitingForSignIn:
     verification_uri: str
     message: str
     expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingForBrowser:
-    auth_uri: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +341,7 @@ def sign_in(
         if method == "device_code":
             result = _device_code(app, scopes, events, cancel, deadline, interval_unit)
         else:
-            result = _browser(app, scopes, events, cancel, deadline, open_browser)
+            result = browser_flow(app, scopes, events, cancel, deadline, open_browser)
     except _OwnError as exc:
         raise exc.error from None
     except requests.exceptions.RequestException as exc:
@@ -445,86 +406,3 @@ def _device_code(
             raise TimedOut("Nobody completed the sign-in in time.", code="timeout")
         if cancel.wait(pause):
             raise Cancelled()
-
-
-def _browser(
-    app: Any,
-    scopes: Sequence[str],
-    on_event: EventSink,
-    cancel: CancelToken,
-    deadline: float | None,
-    open_browser: Callable[[str], bool],
-) -> dict[str, Any]:
-    with _RedirectReceiver() as receiver:
-        # form_post keeps the code out of the browser's address bar and history.
-        flow = app.initiate_auth_code_flow(
-            list(scopes), redirect_uri=receiver.redirect_uri, response_mode="form_post"
-        )
-        on_event(WaitingForBrowser(flow["auth_uri"]))
-        if not open_browser(flow["auth_uri"]):
-            raise UserError(
-                "No web browser could be opened here: use the device code sign-in instead.",
-                code="no_browser",
-            )
-        response = receiver.wait(cancel, deadline)
-    return app.acquire_token_by_auth_code_flow(flow, response)
-
-
-class _RedirectReceiver:
-    """The ``http://localhost:<port>`` page the browser is sent back to with the code.
-
-    It serves from its own thread while it is open, because a terminal browser started
-    through $BROWSER blocks ``webbrowser.open`` until it exits.
-    """
-
-    def __init__(self) -> None:
-        receiver = self
-        self.response: dict[str, str] | None = None
-        self._arrived = threading.Event()
-
-        class _Handler(BaseHTTPRequestHandler):
-            def _answer(self, params: dict[str, list[str]]) -> None:
-                if "code" in params or "error" in params:
-                    receiver.response = {k: v[0] for k, v in params.items()}
-                    receiver._arrived.set()
-                    text = b"Sign-in finished. You can close this tab and return to bulk-enroll."
-                else:
-                    text = b"Waiting for the sign-in answer."
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                self.wfile.write(text)
-
-            def do_GET(self) -> None:
-                self._answer(parse_qs(urlsplit(self.path).query))
-
-            def do_POST(self) -> None:  # response_mode=form_post
-                length = int(self.headers.get("Content-Length") or 0)
-                self._answer(parse_qs(self.rfile.read(length).decode()))
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # the query holds the authorization code
-
-        self._server = HTTPServer(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.redirect_uri = f"http://localhost:{self._server.server_address[1]}"
-
-    def wait(self, cancel: CancelToken, deadline: float | None) -> dict[str, str]:
-        while not self._arrived.wait(0.05):
-            cancel.check()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimedOut("Nobody completed the sign-in in time.", code="timeout")
-        assert self.response is not None
-        return self.response
-
-    def __enter__(self) -> _RedirectReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()

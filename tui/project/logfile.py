@@ -96,6 +96,14 @@ def open_log(
     return handler
 
 
+def redact_also(secrets: Callable[[], Iterable[str]]) -> None:
+    """Every open log also leaves out what ``secrets`` gives (e.g. a project a command opened)."""
+    for handler in log.handlers:
+        for redactor in handler.filters:
+            if isinstance(redactor, Redactor):
+                redactor.sources.append(secrets)
+
+
 def close_log(handler: logging.Handler | None) -> None:
     if handler is not None:
         log.removeHandler(handler)

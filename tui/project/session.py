@@ -1,10 +1,14 @@
-"""The project session, shared by the app and the CLI: where a project's file goes, drafts,
-claiming a new project's file, saving before a sign-in, and the project as a build sees it
-(a snapshot with relative payload paths resolved against the project file).
+"""The project session, shared by the app and the CLI: opening a project file (remembered
+among the recent projects), where a project's file goes, drafts, claiming a new project's
+file, saving (before a sign-in too), and the project as a build sees it (a snapshot with
+relative payload paths resolved against the project file).
 
 A project without a valid step 1 is a *draft*, kept in the config folder under its package
 id; once named, it is saved as ``<folder>/<name>.bulkenroll.toml``, a file claimed with
 O_EXCL so that a new project never replaces an existing one.
+
+The app keeps a session's two parts itself (``app.project``, ``app.project_path``) and calls
+the functions below; a command holds a :class:`ProjectSession` made by :func:`open_file`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +25,20 @@ from tui.project.file import (
     PROJECT_SUFFIX,
     check_can_save,
     dumps_project,
+    encode_project,
     load_project,
-    save_project,
+    write_project_bytes,
 )
+from tui.project.logfile import log
 from tui.project.model import Connection, Project
+from tui.project.recent import remember
 
 DEFAULT_PARENT = "~/bulk-enroll"
 DRAFTS = "drafts"
 
 __all__ = [
     "DEFAULT_PARENT",
+    "ProjectSession",
     "check_can_save",
     "claim_project_file",
     "default_folder",
@@ -38,8 +47,12 @@ __all__ = [
     "fingerprint",
     "for_build",
     "is_draft",
+    "open_file",
+    "project_file",
     "resolve_payload_paths",
+    "save",
     "save_before_sign_in",
+    "write",
     "build",
     "file_sha256",
 ]
@@ -69,6 +82,64 @@ def drafts(config_dir: Path) -> list[tuple[Path, str]]:
     return [(path, name) for _, path, name in sorted(found, reverse=True)]
 
 
+@dataclass
+class ProjectSession:
+    """A project being worked on: ``path`` is its project file, None while it is a draft
+    (saved in ``config_dir``, see :func:`project_file`)."""
+
+    project: Project
+    path: Path | None
+    config_dir: Path
+
+    @property
+    def file(self) -> Path:
+        return project_file(self.config_dir, self.project, self.path)
+
+    def save(self) -> Path:
+        save(self.project, self.file)
+        return self.file
+
+    def check_can_save(self) -> None:
+        check_can_save(self.file)
+
+    def snapshot(self) -> Project:
+        return for_build(self.project, self.path)
+
+
+def open_file(path: Path, config_dir: Path) -> ProjectSession:
+    """Read a project file (a UserError names the file and what is wrong); a named project
+    goes to the top of the recent projects, a draft stays a draft."""
+    path = Path(path)
+    project = load_project(path)
+    draft = is_draft(config_dir, path)
+    if not draft:
+        try:
+            remember(config_dir, path)
+        except OSError as exc:  # the list is a convenience: the project opens all the same
+            log.info("The recent projects list was not updated: %s", exc)
+    log.info("Opened the project %s", path)
+    return ProjectSession(project, None if draft else path, config_dir)
+
+
+def project_file(config_dir: Path, project: Project, path: Path | None) -> Path:
+    """Where a project is saved: its project file once named, else its draft."""
+    return path if path is not None else draft_path(config_dir, project)
+
+
+def save(project: Project, path: Path) -> None:
+    """Save now (atomic, owner-only), the project's folder created first."""
+    write(path, encode_project(project, path))
+
+
+def write(path: Path, data: bytes) -> None:
+    """Write what ``encode_project`` gave (the autosave encodes first, writes in a thread)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UserError(f"Cannot save project file {path}: {exc.strerror}.") from None
+    write_project_bytes(path, data)
+
+
 def claim_project_file(project: Project) -> Path:
     """Create ``<folder>/<name>.bulkenroll.toml`` (O_EXCL) and its folder; returns the path.
 
@@ -94,11 +165,7 @@ def claim_project_file(project: Project) -> Path:
 def save_before_sign_in(project: Project, path: Path) -> None:
     """Save now, and make sure the file can be saved again: the token a sign-in brings
     (and the package user Entra ID creates for it) must not be lost."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise UserError(f"Cannot save project file {path}: {exc.strerror}.") from None
-    save_project(project, path)
+    save(project, path)
     check_can_save(path)
 
 
