@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     stamp = _timestamp(args.timestamp)
     _refuse_overwriting_source(args.source, args.output)
-    project = _load_source(args.source, drop_unknown=args.drop_unknown)
+    project, extra = _load_source(args.source, drop_unknown=args.drop_unknown)
     problems = rules.validate(project, today=stamp.date(), for_build=True)
     if problems:
         return report_problems(problems)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.output.lower().endswith(".ppkg"):
         _warn(f"Windows only applies packages named *.ppkg; rename '{args.output}' before use.")
 
-    result = package.build_package(project, args.output, timestamp=stamp)
+    result = package.build_package(project, args.output, timestamp=stamp, extra=extra)
     if result.derived:
         print(
             "bulk-enroll: note: these settings use a form derived from Microsoft's CSP "
@@ -100,6 +100,8 @@ def _timestamp(text: str | None):
 
 
 def _load_source(source: str, *, drop_unknown: bool):
+    """The project and the extra settings (known to the catalogue, with no field in the
+    model) a project file or customizations.xml holds."""
     from pathlib import Path
 
     from tui import safexml
@@ -112,7 +114,7 @@ def _load_source(source: str, *, drop_unknown: bool):
     path = Path(source)
     data = read_regular(path, max(projectfile.MAX_BYTES, safexml.MAX_BYTES), f"Source '{source}'")
     if not safexml.looks_like_xml(data[:512]):
-        return resolve_payload_paths(projectfile.load_project(path), path.parent)
+        return resolve_payload_paths(projectfile.load_project(path), path.parent), []
 
     result = customizations.read_customizations(data, source=source)
     for unknown in result.unknown:
@@ -123,4 +125,4 @@ def _load_source(source: str, *, drop_unknown: bool):
             f"{source} holds {count} setting{'s' if count > 1 else ''} bulk-enroll does not "
             "model (listed above); build with --drop-unknown to leave them out of the package."
         )
-    return resolve_payload_paths(result.project, path.parent)
+    return resolve_payload_paths(result.project, path.parent), result.extra
