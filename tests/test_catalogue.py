@@ -4,17 +4,27 @@ inspect and the docs read; structured setting paths; settings with no model fiel
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import SAMPLES
 from test_cli_build_inspect import STAMP, cli, one_sentence_error
 from test_package_build import full_project
+from test_provxml import bare_project
 
 from tui.package import compiler as px
+from tui.package.build import build_package
 from tui.package.inspect import describe, read_package
+from tui.package.wim.reader import WimReader
+from tui.project.file import load_project, save_project
+from tui.screens.review import package_settings
 from tui.wcd import catalogue
-from tui.wcd.customizations import read_customizations, to_customizations_xml
+from tui.wcd.customizations import (
+    load_customizations,
+    read_customizations,
+    to_customizations_xml,
+)
 from tui.wcd.paths import path
 from tui.wcd.settings import Setting, project_settings
 
@@ -34,7 +44,9 @@ def _sample_customizations(name: str, tmp_path: Path) -> bytes:
 
 def test_the_docs_table_is_the_catalogue():
     text = (REPO / "docs/settings.md").read_text(encoding="utf-8")
-    assert text == catalogue.markdown_table(), "run: python -m tui.wcd.catalogue > docs/settings.md"
+    table = text.split("<!-- catalogue: begin")[1].split("-->\n", 1)[1]
+    table = table.split("<!-- catalogue: end -->")[0]
+    assert table == catalogue.markdown_table(), "paste: python -m tui.wcd.catalogue"
 
 
 def test_every_row_is_complete_and_every_project_setting_has_one(tmp_path):
@@ -96,6 +108,17 @@ def test_a_setting_the_catalogue_knows_builds_with_no_model_field(tmp_path):
     assert Setting(path("Policies/Connectivity/AllowNFC"), "Yes") in info.settings
 
 
+def test_the_apps_import_lists_extra_settings_as_left_out(tmp_path):
+    # The app's project holds no extra settings: it tells the user they stay out.
+    wcd = tmp_path / "customizations.xml"
+    wcd.write_bytes(_sample_customizations("iot-adk-sampleb-x86", tmp_path))
+    result = load_customizations(wcd)
+    assert result.extra == []
+    assert result.unknown == [
+        f"Policies/Connectivity/Allow{x}" for x in ("Bluetooth", "NFC", "USBConnection")
+    ]
+
+
 def test_a_known_setting_with_a_value_its_form_does_not_know_is_one_sentence(tmp_path):
     data = _sample_customizations("iot-adk-sampleb-x86", tmp_path)
     wcd = tmp_path / "customizations.xml"
@@ -118,3 +141,91 @@ def test_each_scalar_row_compiles_to_its_form(row):
         row.derived,
     )
     assert parm.settings_path == row.shape
+
+
+# --- the two policies added through the catalogue (a row each, and a field in the model) ---
+
+POLICIES = {
+    "Policies/Experience/AllowWindowsConsumerFeatures": ("No", "allow_windows_consumer_features"),
+    "Policies/Security/RequireProvisioningPackageSignature": (
+        "Yes",
+        "require_provisioning_package_signature",
+    ),
+}
+
+
+def _with_policies():
+    project = bare_project()
+    project.allow_windows_consumer_features = False
+    project.require_provisioning_package_signature = True
+    project.package.name = "Policies"
+    return project
+
+
+def test_the_two_policies_compile_to_mosds_documents_byte_for_byte(tmp_path):
+    project = _with_policies()
+    placed = {p.doc.stem: p for p in px.place(px.project_documents(project))}
+    with WimReader(SAMPLES / "mosd.ppkg") as mosd:
+        real = {
+            f.rsplit("__", 1)[1].removesuffix(".provxml"): (f.split("/")[3], mosd.read(f))
+            for f in mosd.files()
+            if "__Policies_" in f
+        }
+    assert sorted(real) == [
+        "Policies_Experience_AllowWindowsConsumerFeatures",
+        "Policies_Security_RequireProvisioningPackageSignature",
+    ]
+    groups = {
+        "Policies_Experience_AllowWindowsConsumerFeatures": "16ef6d5e-6645-57ac-ae29-892fcd94b31d",
+        "Policies_Security_RequireProvisioningPackageSignature": (
+            "4b8f0380-fb7b-5260-a2bc-8ee59ea45313"
+        ),
+    }
+    for stem, (source, data) in real.items():
+        ours = placed[stem]
+        # mosd predates the SettingsPath attribute of WCD 2024+: compare without it.
+        assert px.render(ours.doc, settings_path=False) == data
+        assert (ours.doc.source, ours.settings_group) == (source, groups[stem])
+    assert px.derived_settings(project) == []
+
+
+def test_the_two_policies_round_trip_through_customizations_project_file_and_inspect(tmp_path):
+    project = _with_policies()
+    settings = {str(s.path): s.value for s in project_settings(project)}
+    assert {p: settings[p] for p in POLICIES} == {p: v for p, (v, _) in POLICIES.items()}
+
+    imported = read_customizations(to_customizations_xml(project), source="x")
+    assert imported.unknown == [] and imported.extra == []
+    for _, field in POLICIES.values():
+        assert getattr(imported.project, field) == getattr(project, field)
+
+    save_project(project, tmp_path / "p.bulkenroll.toml")
+    text = (tmp_path / "p.bulkenroll.toml").read_text()
+    assert "allow_windows_consumer_features = false" in text
+    loaded = load_project(tmp_path / "p.bulkenroll.toml")
+    assert loaded.allow_windows_consumer_features is False
+    assert loaded.require_provisioning_package_signature is True
+    project.allow_windows_consumer_features = None  # not set: not in the file, not in the package
+    save_project(project, tmp_path / "q.bulkenroll.toml")
+    assert "consumer" not in (tmp_path / "q.bulkenroll.toml").read_text()
+    assert "Policies/Experience" not in to_customizations_xml(project).decode("utf-8-sig")
+
+    project.allow_windows_consumer_features = False
+    out = tmp_path / "policies.ppkg"
+    build_package(project, out, timestamp=datetime.fromisoformat(STAMP))
+    info = read_package(out)
+    assert info.sources == ["RunTime", "User_RunTime"]
+    for p, (value, _) in POLICIES.items():
+        assert Setting(path(p), value) in info.settings
+    listed = [text for _, text in package_settings(project)]
+    assert "Policies/Experience/AllowWindowsConsumerFeatures = No" in listed
+    assert "Policies/Security/RequireProvisioningPackageSignature = Yes" in listed
+
+
+def test_mosd_imports_with_nothing_left_unknown_and_its_policies_export_as_they_were(tmp_path):
+    data = _sample_customizations("mosd", tmp_path)
+    imported = read_customizations(data, source="mosd")
+    assert imported.unknown == [] and imported.extra == []
+    ours = to_customizations_xml(imported.project).decode("utf-8-sig")
+    policies = data.decode("utf-8-sig").split("<Policies>")[1].split("</Policies>")[0]
+    assert f"<Policies>{policies}</Policies>" in ours

@@ -269,10 +269,10 @@ def test_round_trip_bare_project():
 def test_import_mosd(samples):
     result = read_customizations(samples["mosd"]["customizations"], source="mosd.xml")
     project = result.project
-    assert result.unknown == [
-        "Policies/Experience/AllowWindowsConsumerFeatures",
-        "Policies/Security/RequireProvisioningPackageSignature",
-    ]
+    assert result.unknown == [] and result.extra == []
+    # The two policies the catalogue knows and the project models (tui.wcd.catalogue).
+    assert project.allow_windows_consumer_features is False
+    assert project.require_provisioning_package_signature is True
     assert project.package.name == "mOSD" and project.package.version == "1.00"
     assert project.package.owner_type.value == "SystemIntegrator"
     assert project.package.id == "{1f4e2c40-9d5f-41b4-ab8b-0ec5dd0fc160}"

@@ -269,24 +269,16 @@ def policy_rows() -> tuple[Row, ...]:
 
 
 def markdown_table() -> str:
-    """docs/settings.md: the catalogue as a table (tests/test_catalogue.py checks it)."""
+    """The catalogue as docs/settings.md shows it, between its "catalogue" markers
+    (tests/test_catalogue.py checks it; ``python -m tui.wcd.catalogue`` prints it)."""
     lines = [
-        "# Settings bulk-enroll knows",
-        "",
-        "Generated from `tui/wcd/catalogue.py` (`python -m tui.wcd.catalogue > docs/settings.md`);",
-        "a test checks that it matches. `[]` marks a list item (its key is the item's name).",
-        "*Observed*: a real WCD-built package shows the form; *derived*: built from the",
-        "documents named (see docs/package-format.md). Secrets are masked by inspect, the",
-        "review step and the logs.",
-        "",
-        "| customizations path | value | secret | provisioning form | source | evidence |",
+        "| customizations path | value | secret | provisioning form | evidence | source |",
         "|---|---|---|---|---|---|",
     ]
     for r in sorted(ROWS, key=lambda r: r.shape):
-        value = f"{r.type}: {r.rule}" if r.type != TEXT else r.rule
         source = r.form.source if r.form else "RunTime"
-        form = f"{r.provisioning}" + (f" [{source}]" if source != "RunTime" else "")
-        cells = (f"`{r.shape}`", value, "yes" if r.secret else "", form, r.reference, r.evidence)
+        form = r.provisioning + ("" if source == "RunTime" else f" [{source}]")
+        cells = (f"`{r.shape}`", r.rule, "yes" if r.secret else "", form, r.evidence, r.reference)
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

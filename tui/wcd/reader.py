@@ -171,8 +171,9 @@ def _package_config(root: etree._Element, source: str) -> PackageConfig:
 class _Reader:
     """Fills a Project from settings; what it does not model goes to ``extra`` or ``unknown``."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, keep_extra: bool) -> None:
         self.source = source
+        self.keep_extra = keep_extra
         self.project = Project()
         self.project.hide_oobe = False
         self.project.allow_all_trusted_apps = False
@@ -202,7 +203,7 @@ class _Reader:
         row = catalogue.row_of(setting.path)
         if self._read(setting, shape(setting.path)):
             return
-        if row is not None and row.form is not None and not row.field:
+        if self.keep_extra and row is not None and row.form is not None and not row.field:
             self._check(row, setting)
             self.extra.append(setting)
         else:
@@ -248,6 +249,7 @@ class _Reader:
             "SharedPC/EnableSharedPCMode": (p.device, "shared_pc"),
             "OOBE/Desktop/HideOobe": (p, "hide_oobe"),
             "Policies/ApplicationManagement/AllowAllTrustedApps": (p, "allow_all_trusted_apps"),
+            **{r.shape: (p, r.field) for r in catalogue.policy_rows()},
         }
         if at in flags:
             setattr(*flags[at], self._bool(s))
@@ -321,16 +323,20 @@ class _Reader:
 
 
 def load_customizations(file: Path) -> ImportResult:
-    """read_customizations of a file: only a regular one, of at most safexml.MAX_BYTES."""
+    """read_customizations of a file into a project alone (the app's import: a project holds
+    no extra settings, so those are listed with the unknown ones); only a regular file, of at
+    most safexml.MAX_BYTES."""
     from tui.safefile import read_regular
 
-    return read_customizations(read_regular(file, safexml.MAX_BYTES, str(file)), source=str(file))
+    data = read_regular(file, safexml.MAX_BYTES, str(file))
+    return read_customizations(data, source=str(file), keep_extra=False)
 
 
-def read_customizations(data: bytes, *, source: str) -> ImportResult:
-    """A project from a WCD customizations.xml; settings it does not model are listed."""
+def read_customizations(data: bytes, *, source: str, keep_extra: bool = True) -> ImportResult:
+    """A project from a WCD customizations.xml; settings it does not model are listed (in
+    ``extra`` those the catalogue can build as they are, unless ``keep_extra`` is False)."""
     root = _parse(data, source)
-    reader = _Reader(source)
+    reader = _Reader(source, keep_extra)
     reader.project.package = _package_config(root, source)
     for setting in settings_of(root):
         reader.read(setting)
