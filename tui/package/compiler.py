@@ -123,6 +123,11 @@ def _leaves(items: Items) -> dict[str, str]:
     return {s.path[-1][0]: s.value for _, s in items}
 
 
+def _sibling(items: Items, leaf: str) -> str:
+    """The SettingsPath of the setting ``leaf`` beside the items' (list keys dropped)."""
+    return f"{names(items[0][1].path[:-1])}/{leaf}"
+
+
 def _by_key(items: Items) -> dict[str, Items]:
     """The items of each list item (the path's first key), in the order they came."""
     found: dict[str, Items] = {}
@@ -176,7 +181,7 @@ def _certificates(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc
 def _azure(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
     v = _leaves(items)
     parms = tuple(
-        Parm(name, v.get(name, ""), "string", f"Accounts/Azure/{name}")
+        Parm(name, v.get(name, ""), "string", _sibling(items, name))
         for name in ("Authority", "BPRT")
     )
     return [ProvDoc("Accounts_Azure", GROUP_AZURE, (Node("AADJ", parms),))]
@@ -184,21 +189,20 @@ def _azure(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
 
 def _computer(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
     v = _leaves(items)
-    base = "Accounts/ComputerAccount/"
     name = v.get("ComputerName", "")
     reload = chain(
         "Provisioning/ForceSettingReload",
-        Parm("ComputerName", "1", "integer", base + "ComputerName"),
+        Parm("ComputerName", "1", "integer", _sibling(items, "ComputerName")),
     )
     fields = ("Account", "AccountOU", "ComputerName", "DomainName", "Password")
     if any(r.derived == DERIVED_DOMAIN_JOIN for r, _ in items):
-        parms = tuple(Parm(k, v[k], "string", base + k) for k in fields if v.get(k))
+        parms = tuple(Parm(k, v[k], "string", _sibling(items, k)) for k in fields if v.get(k))
         roots = (chain("Accounts/Domain", *parms),) + ((reload,) if name else ())
         stem = "Accounts_ComputerAccount"
         return [ProvDoc(stem, GROUP_COMPUTER_ACCOUNT, roots, derived=DERIVED_DOMAIN_JOIN)]
     if not name:
         return []
-    parm = Parm("ComputerName", name, "string", base + "ComputerName")
+    parm = Parm("ComputerName", name, "string", _sibling(items, "ComputerName"))
     return [ProvDoc("Accounts", GROUP_COMPUTER_NAME, (chain("Accounts/Domain", parm), reload))]
 
 
@@ -212,8 +216,8 @@ def _users(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
             known = ", ".join(LOCAL_USER_GROUPS)
             raise UserError(f"Local user {user!r}: group {group_name!r} is not one of {known}.")
         parms = (
-            Parm("Password", v.get("Password", ""), "string", "Accounts/Users/User/Password"),
-            Parm("LocalUserGroup", str(group), "integer", "Accounts/Users/User/UserGroup"),
+            Parm("Password", v.get("Password", ""), "string", _sibling(fields, "Password")),
+            Parm("LocalUserGroup", str(group), "integer", _sibling(fields, "UserGroup")),
         )
         stem = f"Accounts_Users_{file_part(user)}"
         docs.append(ProvDoc(stem, GROUP_USER, (chain("Accounts/Users", Node(user, parms)),)))
