@@ -115,7 +115,7 @@ async def test_two_users_added_edited_removed_and_built(app, tmp_path):
 
     out = tmp_path / "fleet.ppkg"
     build_package(app.project, out, timestamp=datetime(2026, 11, 30, 9, tzinfo=UTC))
-    settings = {s.path: s.value for s in read_package(out, show_secrets=True).settings}
+    settings = {str(s.path): s.value for s in read_package(out, show_secrets=True).settings}
     assert settings["Accounts/Users/User[localadmin]/Password"] == "Adm1n-Passw0rd"
     assert settings["Accounts/Users/User[localadmin]/UserGroup"] == "Administrators"
     assert settings["Accounts/Users/User[kiosk]/Password"] == "Kiosk-Passw0rd-1"

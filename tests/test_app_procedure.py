@@ -175,7 +175,7 @@ async def test_whole_procedure_with_keys_only(tmp_path, identity, stick, files):
     left = [n for n in os.listdir(mountpoint) if n.startswith(TEMP_PREFIX)]
     assert left == [] and on_stick.is_file()  # written under its name, no temporary file
     info = read_package(on_stick, show_secrets=True)
-    settings = {s.path: s.value for s in info.settings}
+    settings = {str(s.path): s.value for s in info.settings}
     assert info.name == "Contoso-Laptops"
     assert settings["Accounts/ComputerAccount/ComputerName"] == "CT-%RAND:5%"
     assert settings["Accounts/Azure/BPRT"] == identity.bprt

@@ -3,7 +3,7 @@ without a field marked as such."""
 
 from __future__ import annotations
 
-from app_pilot import shows, wait_for
+from app_pilot import settle, shows, wait_for
 from app_scenes import SIZE, sample_project, scene_app
 
 from tui.screens.review import package_settings
@@ -62,3 +62,23 @@ async def test_the_package_user_address_is_never_broken_mid_word(tmp_path):
         lines = screen_text(app).splitlines()
         assert any(line.rstrip().endswith(local) for line in lines)
         assert any(line.strip() == domain for line in lines)
+
+
+async def test_review_lists_the_policies_a_project_sets(tmp_path):
+    app = scene_app(tmp_path / "config")
+    project = sample_project()
+    project.allow_windows_consumer_features = False
+    project.require_provisioning_package_signature = True
+    app.project = project
+    async with app.run_test(size=SIZE) as pilot:
+        app.call_later(app.goto_step, "review")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ReviewScreen")
+        form = app.screen.query_one("#form")
+        top = app.screen.query_one("#package-settings").virtual_region.y
+        wanted = ("AllowWindowsConsumerFeatures = No", "RequireProvisioningPackageSignature = Yes")
+        seen = set()
+        for offset in range(0, 120, 4):  # down the listing, a few lines at a time
+            form.scroll_to(y=top + offset, animate=False)
+            await settle(pilot)
+            seen |= {text for text in wanted if shows(app, text)}
+        assert seen == set(wanted)

@@ -107,7 +107,7 @@ async def test_the_build_works_on_a_snapshot_and_esc_waits_for_it(tmp_path, slow
         app.project.device.name = "EDITED-%RAND:2%"  # an edit while the build runs
         slow_build.set()
         await wait_for(pilot, lambda: "Built Wave4.ppkg" in flat_text(app))
-        settings = {s.path: s.value for s in read_package(out).settings}
+        settings = {str(s.path): s.value for s in read_package(out).settings}
         assert settings["Accounts/ComputerAccount/ComputerName"] == "W4-%RAND:4%"
         assert app.built_package is None  # the package is not what the project now says
         app.project.device.name = "W4-%RAND:4%"
@@ -234,7 +234,7 @@ async def test_relative_payload_paths_are_relative_to_the_project_file(tmp_path,
         await pilot.press("ctrl+b")
         await wait_for(pilot, lambda: "Package saved:" in flat_text(app))
     command = "ProvisioningCommands/PrimaryContext/Command/CommandConfig[agent]/CommandFile"
-    settings = {s.path: s.value for s in read_package(folder / "Wave4.ppkg").settings}
+    settings = {str(s.path): s.value for s in read_package(folder / "Wave4.ppkg").settings}
     assert settings[command] == str(folder / "agent.msi")
     assert load_project(path).applications[0].file == "agent.msi"  # the file keeps its form
 

@@ -57,14 +57,17 @@ def test_build_a_project_then_inspect_it(tmp_path):
     assert data["package_id"] == project.package.id
     assert (data["version"], data["owner_type"], data["rank"]) == ("1.2", "ITAdmin", 0)
     expected = project_settings(project)
-    assert [s["path"] for s in data["settings"]] == [s.path for s in expected]
+    assert [s["path"] for s in data["settings"]] == [str(s.path) for s in expected]
     by_path = {s["path"]: s["value"] for s in data["settings"]}
     assert by_path["Accounts/Azure/BPRT"] == MASK
     assert by_path["Accounts/Users/User[labadmin]/Password"] == MASK
     assert project.entra.bprt not in inspected.stdout
 
     shown = json.loads(cli("inspect", out, "--json", "--show-secrets").stdout)
-    assert [{"path": s.path, "value": s.value} for s in expected] == shown["settings"]
+    assert [
+        {"path": str(s.path), "segments": [list(g) for g in s.path], "value": s.value}
+        for s in expected
+    ] == shown["settings"]
 
     human = cli("inspect", out)
     assert human.returncode == 0

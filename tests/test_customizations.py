@@ -24,6 +24,7 @@ from tui.wcd.customizations import (
     read_customizations,
     to_customizations_xml,
 )
+from tui.wcd.paths import path
 from tui.wcd.settings import MASK, Setting, is_secret, mask, project_settings, wcd_order
 
 WIFI = "ConnectivityProfiles/WLAN/WLANSetting/WLANConfig[Contoso Guest]/WLANXmlSettings"
@@ -120,7 +121,7 @@ def test_settings_follow_wcds_order_and_spellings(tmp_path):
         "ProvisioningCommands",
         "SharedPC",
     ]
-    values = {s.path: s.value for s in project_settings(project)}
+    values = {str(s.path): s.value for s in project_settings(project)}
     assert values == {
         "Accounts/Azure/Authority": "https://login.microsoftonline.com/common",
         "Accounts/Azure/BPRT": TOKEN,
@@ -163,7 +164,7 @@ def test_list_items_keep_their_order_and_stay_apart(tmp_path):
     project = full_project(tmp_path)
     project.local_users = [LocalUser("zed", "1"), LocalUser("amy", "2")]
     project.applications.append(Application(name="Another", file="b.exe", command_line="b.exe /S"))
-    paths = [s.path for s in project_settings(project)]
+    paths = [str(s.path) for s in project_settings(project)]
     assert paths.index("Accounts/Users/User[zed]/Password") < paths.index(
         "Accounts/Users/User[amy]/Password"
     )
@@ -268,10 +269,10 @@ def test_round_trip_bare_project():
 def test_import_mosd(samples):
     result = read_customizations(samples["mosd"]["customizations"], source="mosd.xml")
     project = result.project
-    assert result.unknown == [
-        "Policies/Experience/AllowWindowsConsumerFeatures",
-        "Policies/Security/RequireProvisioningPackageSignature",
-    ]
+    assert result.unknown == [] and result.extra == []
+    # The two policies the catalogue knows and the project models (tui.wcd.catalogue).
+    assert project.allow_windows_consumer_features is False
+    assert project.require_provisioning_package_signature is True
     assert project.package.name == "mOSD" and project.package.version == "1.00"
     assert project.package.owner_type.value == "SystemIntegrator"
     assert project.package.id == "{1f4e2c40-9d5f-41b4-ab8b-0ec5dd0fc160}"
@@ -316,10 +317,8 @@ def test_import_mosd(samples):
                 )
             ],
         ),
-        (
-            "iot-adk-sampleb-x86",
-            [f"Policies/Connectivity/Allow{x}" for x in ("Bluetooth", "NFC", "USBConnection")],
-        ),
+        # The catalogue knows sampleb's three policies: kept as extra settings, not unknown.
+        ("iot-adk-sampleb-x86", []),
     ],
 )
 def test_import_reports_every_unknown_setting(samples, name, unknown):
@@ -331,12 +330,12 @@ def test_import_reports_every_unknown_setting(samples, name, unknown):
 def test_flatten_settings_reads_any_setting(samples):
     settings = flatten_settings(samples["iot-adk-sampleb-x86"]["customizations"], source="s")
     assert settings == [
-        Setting("Policies/Connectivity/AllowBluetooth", "Yes"),
-        Setting("Policies/Connectivity/AllowNFC", "Yes"),
-        Setting("Policies/Connectivity/AllowUSBConnection", "Yes"),
+        Setting(path("Policies/Connectivity/AllowBluetooth"), "Yes"),
+        Setting(path("Policies/Connectivity/AllowNFC"), "Yes"),
+        Setting(path("Policies/Connectivity/AllowUSBConnection"), "Yes"),
     ]
     enroll = flatten_settings(samples["iot-adk-enroll"]["answer"], source="AnswerFile.xml")
-    secret = [s for s in enroll if s.path.endswith("/Secret")]
+    secret = [s for s in enroll if s.path[-1][0] == "Secret"]
     assert secret and is_secret(secret[0].path) and mask(secret[0]).value == MASK
 
 
@@ -470,19 +469,19 @@ def test_entities_are_never_expanded(tmp_path):
 
 def test_secret_paths_and_masking(tmp_path):
     project = full_project(tmp_path)
-    secrets = {s.path for s in project_settings(project) if is_secret(s.path)}
+    secrets = {str(s.path) for s in project_settings(project) if is_secret(s.path)}
     assert secrets == {
         "Accounts/Azure/BPRT",
         "Accounts/Users/User[fieldadmin]/Password",
         f"{WIFI}/SecurityKey",
     }
     project.join = JoinKind.ACTIVE_DIRECTORY
-    assert is_secret("Accounts/ComputerAccount/Password")
-    assert not is_secret("EditionUpgrade/UpgradeEditionWithProductKey")
-    bprt = Setting("Accounts/Azure/BPRT", TOKEN)
-    assert mask(bprt) == Setting("Accounts/Azure/BPRT", MASK)
+    assert is_secret(path("Accounts/ComputerAccount/Password"))
+    assert not is_secret(path("EditionUpgrade/UpgradeEditionWithProductKey"))
+    bprt = Setting(path("Accounts/Azure/BPRT"), TOKEN)
+    assert mask(bprt) == Setting(path("Accounts/Azure/BPRT"), MASK)
     assert TOKEN not in repr(bprt) and MASK in repr(bprt)
-    plain = Setting("OOBE/Desktop/HideOobe", "True")
+    plain = Setting(path("OOBE/Desktop/HideOobe"), "True")
     assert mask(plain) is plain and "True" in repr(plain)
 
 

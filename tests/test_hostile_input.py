@@ -185,7 +185,7 @@ def test_a_customizations_xml_in_utf16_or_utf32_builds(tmp_path, encoding, capsy
     ).decode()
     path = tmp_path / "customizations.xml"
     path.write_bytes(('<?xml version="1.0" encoding="utf-8"?>' + text).encode(encoding))
-    assert _load_source(str(path), drop_unknown=True).device.name == "PC-1"
+    assert _load_source(str(path), drop_unknown=True)[0].device.name == "PC-1"
 
 
 def test_an_unresolved_entity_is_refused_not_read_as_empty(tmp_path):

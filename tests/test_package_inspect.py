@@ -11,6 +11,7 @@ from test_package_build import PROJECTS, full_project
 from tui.errors import UserError
 from tui.package import build as package
 from tui.package.inspect import describe, read_package, to_json
+from tui.wcd.paths import path
 from tui.wcd.settings import MASK, Setting, project_settings
 
 STAMP = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -28,10 +29,14 @@ def test_mosd_2018_naming_and_two_sources():
         "User_RunTime/4__Policies_Experience_AllowWindowsConsumerFeatures.provxml"
     )
     assert info.settings_from == "customizations.xml"
-    assert Setting("Accounts/ComputerAccount/ComputerName", "Z-%SERIAL%") in info.settings
+    assert Setting(path("Accounts/ComputerAccount/ComputerName"), "Z-%SERIAL%") in info.settings
     assert (
         Setting(
-            "ProvisioningCommands/PrimaryContext/Command/CommandConfig[SetExecutionPolicy]/ContinueInstall",
+            path(
+                "ProvisioningCommands/PrimaryContext/Command",
+                ("CommandConfig", "SetExecutionPolicy"),
+                "ContinueInstall",
+            ),
             "True",
         )
         in info.settings
@@ -58,12 +63,12 @@ def test_2016_group_naming_and_inlined_licence():
     )
     assert len(licence.value) == 19977 and licence.value.endswith("</Macros>")
     assert len(info.documents[1].parms) == 7
-    assert Setting("Policies/Update/ScheduledInstallDay", "Sunday") in info.settings
+    assert Setting(path("Policies/Update/ScheduledInstallDay"), "Sunday") in info.settings
 
 
 def test_enroll_sample_masks_its_secret_unless_asked():
     masked = read_package(SAMPLES / "iot-adk-enroll.ppkg")
-    key = "Workplace/Enrollments/UPN[alias@fabrikam.sfone.net]/Secret"
+    key = path("Workplace/Enrollments", ("UPN", "alias@fabrikam.sfone.net"), "Secret")
     assert Setting(key, MASK) in masked.settings
     assert "Yukon009" not in str(to_json(masked)) and "Yukon009" not in describe(masked)
     shown = read_package(SAMPLES / "iot-adk-enroll.ppkg", show_secrets=True)
@@ -74,7 +79,7 @@ def test_enroll_sample_masks_its_secret_unless_asked():
 def test_sampleb_microsoft_owner():
     info = read_package(SAMPLES / "iot-adk-sampleb-x86.ppkg")
     assert (info.name, info.owner_type, info.altitude) == ("ProvTest", "Microsoft", 0)
-    assert [s.path for s in info.settings] == [
+    assert [str(s.path) for s in info.settings] == [
         "Policies/Connectivity/AllowBluetooth",
         "Policies/Connectivity/AllowNFC",
         "Policies/Connectivity/AllowUSBConnection",
@@ -122,10 +127,10 @@ def test_package_without_customizations_falls_back_to_provxml(tmp_path):
         write_wim(f, tree, package.image_info(project, STAMP))
     info = read_package(out)
     assert info.settings_from == "provxml"
-    assert Setting("AADJ/BPRT", MASK) in info.settings
-    assert Setting("MCSF/OOBE/Desktop/HideOobe", "true") in info.settings
+    assert Setting(path("AADJ/BPRT"), MASK) in info.settings
+    assert Setting(path("MCSF/OOBE/Desktop/HideOobe"), "true") in info.settings
     shown = read_package(out, show_secrets=True)
-    assert Setting("AADJ/BPRT", project.entra.bprt) in shown.settings
+    assert Setting(path("AADJ/BPRT"), project.entra.bprt) in shown.settings
     assert shown.owner_type == "ITAdmin" and shown.rank is None
 
 

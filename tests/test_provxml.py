@@ -140,7 +140,11 @@ def test_entra_wizard_project_gives_the_reference_tree():
 def test_repeated_settings_groups_get_instance_suffixes():
     p = bare_project()
     p.local_users = [LocalUser("admin", "pw1"), LocalUser("helpdesk", "pw2", "Users")]
-    p.applications = [Application(command_line="a.exe"), Application(command_line="b.exe")]
+    # Settings are keyed by name (validation refuses two applications of the same name).
+    p.applications = [
+        Application(name="a", command_line="a.exe"),
+        Application(name="b", command_line="b.exe"),
+    ]
     placed = px.place(px.project_documents(p))
     users = [pl for pl in placed if pl.doc.group == px.GROUP_USER]
     assert [pl.settings_group for pl in users] == [px.GROUP_USER, px.GROUP_USER + "_0"]

@@ -257,7 +257,7 @@ def build_matrix(directory: Path, *, timestamp) -> dict:
                 "package_id": result.package_id,
                 "about": case.about,
                 "settings": [
-                    {"path": s.path, "value": mask(s).value} for s in project_settings(project)
+                    {"path": str(s.path), "value": mask(s).value} for s in project_settings(project)
                 ],
                 "documents": document_settings(docs),
                 "derived": result.derived,

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     stamp = _timestamp(args.timestamp)
     _refuse_overwriting_source(args.source, args.output)
-    project = _load_source(args.source, drop_unknown=args.drop_unknown)
+    project, extra = _load_source(args.source, drop_unknown=args.drop_unknown)
     problems = rules.validate(project, today=stamp.date(), for_build=True)
     if problems:
         return report_problems(problems)
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         _warn(f"Windows only applies packages named *.ppkg; rename '{args.output}' before use.")
     log.info("Building %s from %s", args.output, args.source)
 
-    result = package.build_package(project, args.output, timestamp=stamp)
+    result = package.build_package(project, args.output, timestamp=stamp, extra=extra)
     if result.derived:
         print(
             "bulk-enroll: note: these settings use a form derived from Microsoft's CSP "
@@ -102,9 +102,10 @@ def _timestamp(text: str | None):
 
 
 def _load_source(source: str, *, drop_unknown: bool):
-    """The project as a build sees it (``tui.project.session``, as in the app): a project
-    file opened as the app opens one, or an imported customizations.xml; relative payload
-    paths resolved against the source's folder."""
+    """The project as a build sees it (``tui.project.session``, as in the app) and the extra
+    settings (known to the catalogue, with no field in the model) it holds: a project file
+    opened as the app opens one, or an imported customizations.xml; relative payload paths
+    resolved against the source's folder."""
     from pathlib import Path
 
     from tui import safexml
@@ -119,7 +120,7 @@ def _load_source(source: str, *, drop_unknown: bool):
     path = Path(source)
     data = read_regular(path, max(projectfile.MAX_BYTES, safexml.MAX_BYTES), f"Source '{source}'")
     if not safexml.looks_like_xml(data[:512]):
-        return open_project(path).snapshot()
+        return open_project(path).snapshot(), []
 
     result = customizations.read_customizations(data, source=source)
     redact_also(lambda: project_secrets(result.project))
@@ -131,4 +132,4 @@ def _load_source(source: str, *, drop_unknown: bool):
             f"{source} holds {count} setting{'s' if count > 1 else ''} bulk-enroll does not "
             "model (listed above); build with --drop-unknown to leave them out of the package."
         )
-    return for_build(result.project, path)
+    return for_build(result.project, path), result.extra

@@ -28,6 +28,9 @@ from tui.safefile import (
     read_regular,
     remove_stale_beside,
 )
+from tui.wcd.catalogue import derived_of
+from tui.wcd.paths import shape, under
+from tui.wcd.settings import COMMANDS, Setting, project_settings, wcd_order
 
 # The WCD version we claim in NOTES: the Windows 11 24H2 ADK's, whose output the package
 # mirrors (WCD 2024+ SettingsPath attributes, TargetSkus naming).
@@ -41,6 +44,7 @@ CUSTOMIZATIONS = "Multivariant/0/customizations.xml"
 PROV = "Multivariant/0/Prov"
 
 Progress = Callable[[int, int], None]
+CERTIFICATE_PATH = "Certificates/RootCertificates/RootCertificate[]/CertificatePath"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +106,27 @@ def sha256_file(path: Path) -> bytes:
     return digest.digest()
 
 
-def collect_assets(project: Project, store: Callable[[Path], object] | None = None) -> list[Asset]:
+def payload_files(settings: Sequence[Setting]) -> list[tuple[int, int | None, str]]:
+    """(command index, dependency index or None, file) of every installer and dependency."""
+    found: list[tuple[int, int | None, str]] = []
+    commands: dict[str, int] = {}
+    dependencies: dict[int, int] = {}
+    for s in settings:
+        if not under(s.path, COMMANDS) or len(s.path) < 4:
+            continue
+        n = commands.setdefault(s.path[3][1], len(commands))
+        leaf = shape(s.path[4:])
+        if leaf == "CommandFile" and s.value:
+            found.append((n, None, s.value))
+        elif leaf == "DependencyPackages/Dependency[]":
+            j = dependencies[n] = dependencies.get(n, -1) + 1
+            found.append((n, j, s.value))
+    return found
+
+
+def collect_assets(
+    source: Project | Sequence[Setting], store: Callable[[Path], object] | None = None
+) -> list[Asset]:
     """Every payload file with its DataAsset folder; each file is read once, streaming.
 
     With ``store`` (WimWriter.store with sha256) the file is copied into the image and hashed
@@ -125,11 +149,11 @@ def collect_assets(project: Project, store: Callable[[Path], object] | None = No
         folder = px.asset_folder(index, digest)
         assets.append(Asset(index, source, folder, command, dependency, content))
 
-    for n, app in enumerate(project.applications):
-        if app.file:
-            add(app.file, n, None)
-        for j, dep in enumerate(app.dependencies):
-            add(dep, n, j)
+    settings = project_settings(source) if isinstance(source, Project) else source
+    # Installers first, then dependencies, each in command order: the DataAsset numbering.
+    files = payload_files(settings)
+    for n, j, file in sorted(files, key=lambda f: (f[0], -1 if f[1] is None else f[1])):
+        add(file, n, j)
     return assets
 
 
@@ -140,12 +164,16 @@ def certificate_der(data: bytes, source: str) -> bytes:
     raise UserError(f"Certificate file '{source}' holds no DER or Base-64 X.509 certificate.")
 
 
-def read_certificates(project: Project) -> list[px.CertificateData]:
+def read_certificates(source: Project | Sequence[Setting]) -> list[px.CertificateData]:
+    """The bytes of every CertificatePath setting's file, in order."""
+    settings = project_settings(source) if isinstance(source, Project) else source
     found = []
-    for cert in project.certificates:
-        label = f"Certificate file '{cert.path}'"
-        data = read_regular(_local(cert.path), certfile.MAX_CERTIFICATE_BYTES, label)
-        found.append(px.CertificateData(cert.name, certificate_der(data, cert.path)))
+    for s in settings:
+        if shape(s.path) == CERTIFICATE_PATH:
+            label = f"Certificate file '{s.value}'"
+            data = read_regular(_local(s.value), certfile.MAX_CERTIFICATE_BYTES, label)
+            name = next(k for _, k in s.path if k is not None)
+            found.append(px.CertificateData(name, certificate_der(data, s.value)))
     return found
 
 
@@ -166,22 +194,33 @@ def data_asset_xml(assets: Sequence[Asset]) -> bytes:
 ROOT_ORDER = ("Multivariant", "CommonSettings")
 
 
+def package_settings(project: Project, extra: Sequence[Setting] = ()) -> list[Setting]:
+    """What the package carries: the project's settings and any extra ones (settings of an
+    imported customizations.xml that the catalogue knows and the model has no field for)."""
+    return wcd_order([*project_settings(project), *extra]) if extra else project_settings(project)
+
+
 def package_tree(
     project: Project,
     assets: Sequence[Asset] = (),
     certificates: Sequence[px.CertificateData] = (),
+    extra: Sequence[Setting] = (),
 ) -> list[tuple[str, object]]:
     """Every file of the package image, in WCD's layout; payloads as Path sources (or Blobs)."""
     from tui.wcd import customizations
 
+    settings = package_settings(project, extra)
     keys = {(a.command, a.dependency): a.key for a in assets}
-    docs = px.project_documents(project, px.Inputs(asset_keys=keys, certificates=certificates))
+    inputs = px.Inputs(asset_keys=keys, certificates=certificates)
+    docs = px.documents(settings, project.package.id, inputs)
+    pkg = project.package
+    answer_file = customizations.customizations_document(pkg, settings, answer_file=True)
     placed = px.place(docs)
     source_names = px.sources(docs)
     tree: list[tuple[str, object]] = [
         ("Multivariant/Multivariant.xml", px.elements_index("Multivariant", 0)),
         (MASTER_DATASTORE, px.master_datastore(source_names)),
-        (CUSTOMIZATIONS, _with_bom(customizations.to_customizations_xml(project))),
+        (CUSTOMIZATIONS, _with_bom(customizations.customizations_document(pkg, settings))),
     ]
     for source in source_names:
         tree.append((f"{PROV}/{source}.xml", px.configuration_source(source, placed)))
@@ -192,7 +231,7 @@ def package_tree(
         ]
     tree += [
         ("CommonSettings/CommonSettings.xml", px.elements_index("CommonSettings", 1)),
-        ("CommonSettings/1/AnswerFile.xml", _with_bom(customizations.answer_file_xml(project))),
+        ("CommonSettings/1/AnswerFile.xml", _with_bom(answer_file)),
     ]
     if assets:
         tree.append(("DataAsset/DataAsset.xml", data_asset_xml(assets)))
@@ -266,6 +305,7 @@ def build_package(
     *,
     timestamp: datetime,
     progress: Progress | None = None,
+    extra: Sequence[Setting] = (),
 ) -> BuildResult:
     """Validate, then write the package to out_path; on any failure nothing is left there.
 
@@ -280,7 +320,8 @@ def build_package(
     out = Path(out_path)
     target = _check_output(out)
     validate_for_build(project, timestamp.date())
-    certificates = read_certificates(project)
+    settings = package_settings(project, extra)
+    certificates = read_certificates(settings)
 
     prefix = f".{target.name}."
     remove_stale_beside(target, prefix, TEMP_SUFFIX)
@@ -288,8 +329,8 @@ def build_package(
     try:
         with os.fdopen(fd, "w+b") as f:
             writer = WimWriter(f, total=_payload_size(project), progress=progress)
-            assets = collect_assets(project, store=partial(writer.store, sha256=True))
-            tree = package_tree(project, assets, certificates)
+            assets = collect_assets(settings, store=partial(writer.store, sha256=True))
+            tree = package_tree(project, assets, certificates, extra)
             writer.finish(
                 tree,
                 image_info(project, timestamp),
@@ -313,5 +354,5 @@ def build_package(
         size=out.stat().st_size,
         package_id=project.package.id,
         files=[path for path, _ in tree],
-        derived=px.derived_settings(project),
+        derived=derived_of(s.path for s in settings),
     )

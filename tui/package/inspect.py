@@ -9,7 +9,6 @@ Secrets are masked unless asked for.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ from tui.package.build import CUSTOMIZATIONS, MASTER_DATASTORE, PROV
 from tui.package.wim.format import MAGIC as WIM_MAGIC
 from tui.project.model import OwnerType
 from tui.safefile import read_regular
+from tui.wcd.catalogue import derived_of
+from tui.wcd.paths import SettingPath, path
 from tui.wcd.settings import MASK, Setting, mask
 
 PC_NS = "{urn:schemas-Microsoft-com:Windows-ICD-Package-Config.v1.0}"
@@ -174,9 +175,14 @@ def _masked_parm(parm: ProvParm) -> ProvParm:
 
 
 def derived_in(settings: list[Setting]) -> list[str]:
-    """Which of our derived forms the settings use (paths compared with list keys dropped)."""
-    plain = {re.sub(r"\[[^\]]*\]", "", s.path) for s in settings}
-    return [d for d in px.DERIVED_ALL if any(p.startswith(d) for p in plain)]
+    """Which of our derived forms (the catalogue's) the settings use."""
+    return derived_of(s.path for s in settings)
+
+
+def _parm_path(parm: ProvParm) -> SettingPath:
+    """A provxml parm addressed by its characteristic path, for a package without
+    customizations.xml (names only: a characteristic has no list keys)."""
+    return path(*parm.characteristic.split("/"), parm.name)
 
 
 def read_package(path: str | os.PathLike[str], *, show_secrets: bool = False) -> PackageInfo:
@@ -200,9 +206,7 @@ def read_package(path: str | os.PathLike[str], *, show_secrets: bool = False) ->
             settings = customizations.settings_of(root)
             origin = "customizations.xml"
         else:
-            settings = [
-                Setting(f"{p.characteristic}/{p.name}", p.value) for d in documents for p in d.parms
-            ]
+            settings = [Setting(_parm_path(p), p.value) for d in documents for p in d.parms]
             origin = "provxml"
 
     derived = derived_in(settings)
@@ -211,12 +215,7 @@ def read_package(path: str | os.PathLike[str], *, show_secrets: bool = False) ->
         if origin == "customizations.xml":
             settings = [mask(s) for s in settings]
         else:
-            hidden = {
-                f"{p.characteristic}/{p.name}"
-                for d in documents
-                for p in d.parms
-                if p.value == MASK
-            }
+            hidden = {_parm_path(p) for d in documents for p in d.parms if p.value == MASK}
             settings = [Setting(s.path, MASK) if s.path in hidden else s for s in settings]
     altitude = _int(info.get("ALTITUDE"))
     return PackageInfo(
@@ -306,7 +305,10 @@ def to_json(info: PackageInfo) -> dict[str, Any]:
         "derived_settings": info.derived,
         "settings_from": info.settings_from,
         "secrets_shown": info.secrets_shown,
-        "settings": [{"path": s.path, "value": s.value} for s in info.settings],
+        "settings": [
+            {"path": str(s.path), "segments": [list(seg) for seg in s.path], "value": s.value}
+            for s in info.settings
+        ],
         "files": info.files,
     }
 
@@ -334,8 +336,8 @@ def describe(info: PackageInfo) -> str:
         lines += [f"    {n}" for n in names]
     lines.append("")
     lines.append(f"Settings (from {info.settings_from}):")
-    width = max((len(s.path) for s in info.settings), default=0)
-    lines += [f"  {s.path.ljust(width)}  {s.value}" for s in info.settings]
+    width = max((len(str(s.path)) for s in info.settings), default=0)
+    lines += [f"  {str(s.path).ljust(width)}  {s.value}" for s in info.settings]
     if not info.settings:
         lines.append("  (none)")
     if info.derived:

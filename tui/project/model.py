@@ -164,6 +164,9 @@ class Project:
     # The desktop wizard adds these two on its own; kept switchable for imported projects.
     hide_oobe: bool = True
     allow_all_trusted_apps: bool = True
+    # Policies technicians set for bulk enrollment (tui.wcd.catalogue); None: not set.
+    allow_windows_consumer_features: bool | None = None
+    require_provisioning_package_signature: bool | None = None
     # Not settings of the package: the Wi-Fi settings kept while a cable is chosen (so a
     # restart does not lose them), and where the app left off.
     wifi_aside: Wifi | None = None

@@ -368,28 +368,14 @@ def warnings(project: Project, *, today: date) -> list[Problem]:
         )
     if joins and project.wifi is None:
         found.append(("wifi", "without Wi-Fi the device needs a network cable at first boot."))
-    derived = "its package form is derived from Microsoft's documentation, not from a real package"
-    if project.device.product_key:
-        found.append(("device.product_key", f"the device restarts to upgrade; {derived}."))
-    if project.device.shared_pc:
-        found.append(("device.shared_pc", f"needs Pro, Education or Enterprise; {derived}."))
-    if project.device.remove_preinstalled:
-        found.append(
-            (
-                "device.remove_preinstalled",
-                f"resets the device and fails on Home editions; {derived}.",
-            )
-        )
-    if project.join == JoinKind.ACTIVE_DIRECTORY:
-        found.append(
-            (
-                "domain.domain",
-                "joining Active Directory is experimental: no published CSP or real package "
-                "shows its form (only the device name is documented); try it on a test device.",
-            )
-        )
-    if project.wifi is not None:
-        found.append(("wifi", f"{derived} (one open-source generator)."))
-    if project.certificates:
-        found.append(("certificates", f"{derived}."))
+    found += derived_form_warnings(project)
     return [Problem(f, _sentence(f, text)) for f, text in found]
+
+
+def derived_form_warnings(project: Project) -> list[tuple[str, str]]:
+    """(field, text) for each setting whose package form the catalogue marks with a caution
+    (derived from documentation, or experimental)."""
+    from tui.wcd.catalogue import cautions
+    from tui.wcd.settings import project_settings
+
+    return cautions(s.path for s in project_settings(project))
