@@ -81,7 +81,7 @@ async def test_the_command_and_the_app_build_the_same_resolved_project(tmp_path,
     by_app = read_package(tmp_path / "wave" / "Wave4.ppkg").settings
     assert by_cli == by_app
     command = "ProvisioningCommands/PrimaryContext/Command/CommandConfig[agent]/CommandFile"
-    assert {s.path: s.value for s in by_cli}[command] == str(tmp_path / "wave" / "agent.msi")
+    assert {str(s.path): s.value for s in by_cli}[command] == str(tmp_path / "wave" / "agent.msi")
     assert load_project(path).applications[0].file == "agent.msi"  # the file keeps its form
 
 
