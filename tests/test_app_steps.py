@@ -17,6 +17,7 @@ from tui.project import rules
 from tui.project.file import load_project, save_project
 from tui.project.model import Project
 from tui.project.recent import load_recent, remember
+from tui.wcd import settings
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}
@@ -266,7 +267,7 @@ async def test_review_lists_problems_and_warnings_and_builds_only_when_clean(app
         app.screen.query_one("#warnings").scroll_visible(animate=False, top=True)
         await wait_for(pilot, lambda: "package user can never do MFA" in flat_text(app))
         text = flat_text(app)
-        for warning in rules.warnings(app.project, today=TODAY):
+        for warning in settings.warnings(app.project, today=TODAY):
             assert warning.message in text  # e.g. joining without a local administrator
         assert "package user can never do MFA" in text
         await pilot.press("ctrl+b")

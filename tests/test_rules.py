@@ -25,6 +25,7 @@ from tui.project.model import (
     WifiSecurity,
 )
 from tui.project.rules import check_field, expand_device_name, label, validate, warnings
+from tui.wcd.settings import warnings as settings_warnings
 
 TODAY = date(2026, 11, 30)
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-token-body"
@@ -180,11 +181,11 @@ def test_active_directory_without_a_macro_is_a_warning_not_an_error(project):
 def test_active_directory_join_is_flagged_experimental(project):
     project.join = JoinKind.ACTIVE_DIRECTORY
     project.device.name = "AD-%RAND:5%"
-    fields = {w.field: w.message for w in warnings(project, today=TODAY)}
+    fields = {w.field: w.message for w in settings_warnings(project, today=TODAY)}
     assert "is experimental" in fields["domain.domain"]
     assert fields["domain.domain"].startswith(label("domain.domain") + ": ")
     project.join = JoinKind.ENTRA
-    assert "domain.domain" not in {w.field for w in warnings(project, today=TODAY)}
+    assert "domain.domain" not in {w.field for w in settings_warnings(project, today=TODAY)}
 
 
 # --- package -------------------------------------------------------------------------------
@@ -541,6 +542,7 @@ def test_no_message_ever_contains_a_secret(project, tmp_path):
     project.join = JoinKind.ENTRA
     messages = [p.message for p in validate(project, today=TODAY)]
     messages += [w.message for w in warnings(project, today=TODAY)]
+    messages += [w.message for w in settings_warnings(project, today=TODAY)]
     assert messages
     for message in messages:
         assert "short" not in message and TOKEN not in message
@@ -571,7 +573,9 @@ def test_check_field_for_a_field_that_does_not_apply(project):
 
 
 def test_derived_settings_are_warned_about(project):
-    fields = {w.field for w in warnings(project, today=TODAY)}
+    from tui.wcd.settings import warnings as build_warnings
+
+    fields = {w.field for w in build_warnings(project, today=TODAY)}
     assert {
         "device.product_key",
         "device.shared_pc",

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.package import build as package
     from tui.project import rules
     from tui.project.logfile import log
+    from tui.wcd import settings
 
     stamp = _timestamp(args.timestamp)
     _refuse_overwriting_source(args.source, args.output)
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     problems = rules.validate(project, today=stamp.date(), for_build=True)
     if problems:
         return report_problems(problems)
-    for warning in rules.warnings(project, today=stamp.date()):
+    for warning in settings.warnings(project, today=stamp.date()):
         _warn(warning.message)
     if not args.output.lower().endswith(".ppkg"):
         _warn(f"Windows only applies packages named *.ppkg; rename '{args.output}' before use.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from pathlib import PureWindowsPath
 
 from tui.project.fieldrules import XML_FORBIDDEN, xml_text
 
@@ -136,3 +137,8 @@ def user_name(value: str) -> str | None:
     if set(value) <= {".", " "}:
         return "must not consist only of dots and spaces."
     return xml_text(value)
+
+
+def dependency_key(file: str) -> str:
+    """The Name a dependency file is listed under: its file name (Windows or POSIX path)."""
+    return PureWindowsPath(file).name

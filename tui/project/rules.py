@@ -39,9 +39,9 @@ from tui.project.names import (
     MAX_LOCAL_USER_NAME,
     MAX_PACKAGE_NAME,
     PREVIEW_SERIAL,
+    dependency_key,
     expand_device_name,
 )
-from tui.wcd.settings import dependency_key
 
 __all__ = [
     "LOCAL_USER_GROUPS",
@@ -368,14 +368,4 @@ def warnings(project: Project, *, today: date) -> list[Problem]:
         )
     if joins and project.wifi is None:
         found.append(("wifi", "without Wi-Fi the device needs a network cable at first boot."))
-    found += derived_form_warnings(project)
     return [Problem(f, _sentence(f, text)) for f, text in found]
-
-
-def derived_form_warnings(project: Project) -> list[tuple[str, str]]:
-    """(field, text) for each setting whose package form the catalogue marks with a caution
-    (derived from documentation, or experimental)."""
-    from tui.wcd.catalogue import cautions
-    from tui.wcd.settings import project_settings
-
-    return cautions(s.path for s in project_settings(project))

@@ -112,7 +112,8 @@ class ReviewScreen(StepScreen):
         from rich.table import Table
         from rich.text import Text
 
-        from tui.project.rules import validate, warnings
+        from tui.project.rules import validate
+        from tui.wcd.settings import warnings
 
         p = self.project
         table = Table.grid(padding=(0, 2))

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import PureWindowsPath
+from datetime import date
 
+from tui.project import rules
 from tui.project.model import JoinKind, Project, WifiSecurity
+from tui.project.names import dependency_key
+from tui.project.rules import Problem
 from tui.wcd import catalogue
 from tui.wcd.catalogue import ACCOUNT_MODELS
 from tui.wcd.paths import SettingPath, child, path
@@ -127,11 +130,6 @@ def yes_no(value: bool) -> str:
     return "Yes" if value else "No"
 
 
-def dependency_key(file: str) -> str:
-    """The Name a dependency file is listed under: its file name (Windows or POSIX path)."""
-    return PureWindowsPath(file).name
-
-
 def _raw_settings(project: Project) -> Iterator[tuple[SettingPath, str]]:
     if project.join == JoinKind.ENTRA:
         yield child(AZURE, "Authority"), project.entra.authority
@@ -193,3 +191,12 @@ def added_by_bulk_enroll(p: SettingPath) -> str | None:
 def project_settings(project: Project) -> list[Setting]:
     """Every setting the project produces, in WCD's order."""
     return wcd_order(Setting(p, value) for p, value in _raw_settings(project))
+
+
+def warnings(project: Project, *, today: date) -> list[Problem]:
+    """The rules' warnings, then one for each setting whose package form the catalogue marks
+    with a caution (derived from documentation, or experimental): what the review step and
+    ``bulk-enroll build`` show."""
+    found = rules.warnings(project, today=today)
+    cautions = catalogue.cautions(s.path for s in project_settings(project))
+    return found + [Problem(f, f"{rules.label(f)}: {text}") for f, text in cautions]
