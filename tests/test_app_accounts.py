@@ -21,7 +21,7 @@ from tui.package.build import build_package
 from tui.package.inspect import read_package
 from tui.project import rules
 from tui.project.model import JoinKind
-from tui.screens.accounts import browser_here
+from tui.screens.tokensignin import browser_here
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}

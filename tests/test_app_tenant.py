@@ -38,7 +38,8 @@ from tui.entra.readiness import (
 )
 from tui.project.file import save_project
 from tui.project.model import JoinKind, LocalUser, Project, Wifi
-from tui.screens.tenant import CheckRow, EnrollmentScreen, TenantScreen
+from tui.screens.checklist import CheckRow
+from tui.screens.tenant import EnrollmentScreen, TenantScreen
 
 TODAY = date(2026, 11, 30)
 SIZE = (80, 24)
