@@ -83,6 +83,8 @@ class StepCommands(Provider):
 
 class BulkEnrollApp(WorkerEnds, Building):
     CSS_PATH = [STYLES / "app.tcss", STYLES / "tenant.tcss"]
+    # Below 80 columns labels wrap and the footer is compact (styles/app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     TITLE = "bulk-enroll"
     COMMANDS = App.COMMANDS | {StepCommands}
     WORKERS = Building.BUILD_WORKERS
@@ -126,6 +128,7 @@ class BulkEnrollApp(WorkerEnds, Building):
         self.log_file = log_file  # None: no log file (tests)
         self._log_handler: Any = None
         self.stash: dict[str, Any] = {}  # values a choice hid (e.g. Wi-Fi while wired)
+        self.visited: set[str] = set()  # steps shown (the step list's marks)
         # The bulk token's sign-in: "device_code" or "browser" (offered only where a
         # browser can be opened: see browser_sign_in).
         self.sign_in_method = "device_code"
@@ -222,7 +225,9 @@ class BulkEnrollApp(WorkerEnds, Building):
         self.sticks_written = []
         self.stash.clear()
         self._dirty = False
-        self.goto_step(resume_step(project))
+        resume = resume_step(project)
+        self.visited = set(STEP_IDS[: STEP_IDS.index(resume) + 1])
+        self.goto_step(resume)
 
     def project_file(self) -> Path:
         """Where the project is saved: its folder once named, else a draft in the config."""
@@ -284,6 +289,7 @@ class BulkEnrollApp(WorkerEnds, Building):
             self.push_screen(screen)
 
     def _note_step(self, step_id: str) -> None:
+        self.visited.add(step_id)
         if self.project is None:
             return
         resume = self.project.resume or Resume()

@@ -40,7 +40,6 @@ def expires_label(today: date) -> str:
 
 class AccountsScreen(WorkerEnds, StepScreen):
     STEP = "accounts"
-    FIELDS = ("entra", "connection", "domain", "local_users")
     WORKERS = {"token": Ended("_token_finished", "Getting the bulk token", "nothing was changed")}
     BINDINGS = [
         Binding("ctrl+k", "connection", "Tenant"),

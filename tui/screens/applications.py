@@ -123,7 +123,6 @@ def _paths(text: str) -> list[str]:
 
 class ApplicationsScreen(StepScreen):
     STEP = "applications"
-    FIELDS = ("applications",)
     BINDINGS = [
         Binding("a", "add", "Add"),
         Binding("e", "edit", "Edit"),

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tui.screens.messages import Edited
-from tui.screens.step import owns
+from tui.screens.steps import owns
 from tui.widgets.field import ChoiceField, Field
 
 

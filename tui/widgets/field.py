@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from tui.screens.messages import Edited
@@ -148,6 +149,12 @@ class MarkedCheckbox(Checkbox):
     @property
     def _button(self) -> Content:
         return Content.styled("[x]" if self.value else "[ ]", "bold" if self.value else "")
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Textual's is always 1; a label that wraps (a narrow terminal) needs its lines.
+        if self.styles.text_wrap != "wrap":
+            return 1
+        return self.render().get_height(self.styles, width)
 
 
 class MarkedRadioButton(RadioButton):
