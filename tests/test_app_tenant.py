@@ -314,7 +314,7 @@ async def to_verification(pilot) -> EnrollmentScreen:
     app = pilot.app
     await wait_for(pilot, on(app, "ProjectScreen"))
     await goto(pilot, "9: Next steps", "NextStepsScreen")
-    assert "^l Verify enrollment" in screen_text(app)
+    assert "^l Verify devices" in screen_text(app)
     await pilot.press("ctrl+l")
     await wait_for(pilot, on(app, "EnrollmentScreen"))
     await until_done(pilot)

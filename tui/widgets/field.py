@@ -118,6 +118,10 @@ class Field(Vertical):
         self.apply(value)
         self.post_message(Edited(self.field))
 
+    def on_descendant_focus(self) -> None:
+        # Textual scrolls the input into view; its label (above it) must be seen too.
+        self.call_after_refresh(self.scroll_visible, animate=False)
+
     def on_input_blurred(self, event: Input.Blurred) -> None:
         event.stop()
         if not self.touched:
@@ -264,6 +268,9 @@ class ChoiceField(Vertical):
     def input(self) -> RadioSet:
         """What takes the focus (as ``Field.input``)."""
         return self.query_one(RadioSet)
+
+    def on_descendant_focus(self) -> None:
+        self.call_after_refresh(self.scroll_visible, animate=False)
 
     def show_problem(self, problem: str | None) -> None:
         self.query_one(".field--problem", Static).update(problem or "")
