@@ -6,7 +6,9 @@ what ``bulk-enroll`` without a subcommand runs.
 
 The project model is the single source of truth: every screen writes each edit into
 ``app.project`` at once and rebuilds itself from it, so going back never loses what was
-typed. Changes are saved automatically (atomically) about once a second.
+typed. Changes are saved automatically (atomically) about once a second
+(``tui.screens.autosave``); the package is built in a worker (``tui.screens.building``);
+workers' ends are handled by ``tui.screens.workers``.
 """
 
 from __future__ import annotations
