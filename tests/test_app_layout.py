@@ -22,7 +22,7 @@ def on(app, name: str):
     return lambda: type(app.screen).__name__ == name
 
 
-STEP_LINE = re.compile(r"(> )?\[[x! ]\] \d ")
+STEP_LINE = re.compile(r"(> )?[✓!-] \d ")
 
 
 def step_marks(app) -> list[str]:
@@ -41,31 +41,31 @@ async def test_the_step_list_marks_steps_visited_with_problems_and_done(tmp_path
         await pilot.press("n")
         await wait_for(pilot, on(app, "ProjectScreen"))
         await wait_for(pilot, lambda: len(step_marks(app)) == 9)
-        assert mark(app, 1) == "> [!] 1 Project"  # no name yet
-        assert mark(app, 2) == "[ ] 2 Device"
-        assert "[!] has problems" in screen_text(app)  # the legend says what the marks mean
+        assert mark(app, 1) == "> ! 1 Project"  # no name yet
+        assert mark(app, 2) == "- 2 Device"
+        assert "! has problems" in screen_text(app)  # the legend says what the marks mean
 
         await pilot.press(*"Fleet", "tab", *str(tmp_path / "p"))
-        await wait_for(pilot, lambda: mark(app, 1) == "> [x] 1 Project")
+        await wait_for(pilot, lambda: mark(app, 1) == "> ✓ 1 Project")
         await pilot.press("ctrl+n")
         await wait_for(pilot, on(app, "DeviceScreen"))
-        await wait_for(pilot, lambda: mark(app, 2) == "> [x] 2 Device")  # may stay empty
-        assert mark(app, 1) == "[x] 1 Project"
-        assert mark(app, 3) == "[ ] 3 Network"
+        await wait_for(pilot, lambda: mark(app, 2) == "> ✓ 2 Device")  # may stay empty
+        assert mark(app, 1) == "✓ 1 Project"
+        assert mark(app, 3) == "- 3 Network"
 
         await pilot.press(*"PC 01")  # refused: a space
-        await wait_for(pilot, lambda: mark(app, 2) == "> [!] 2 Device")
+        await wait_for(pilot, lambda: mark(app, 2) == "> ! 2 Device")
         await pilot.press("ctrl+u", *"PC-%SERIAL%")
-        await wait_for(pilot, lambda: mark(app, 2) == "> [x] 2 Device")
+        await wait_for(pilot, lambda: mark(app, 2) == "> ✓ 2 Device")
 
         await pilot.press("ctrl+n")
         await wait_for(pilot, on(app, "NetworkScreen"))
         await wait_for(pilot, lambda: mark(app, 3).startswith("> "))
         await pilot.press("escape")
         await wait_for(pilot, on(app, "DeviceScreen"))
-        await wait_for(pilot, lambda: mark(app, 2) == "> [x] 2 Device")
-        assert mark(app, 3) in ("[x] 3 Network", "[!] 3 Network")  # visited now
-        assert mark(app, 4) == "[ ] 4 Accounts"
+        await wait_for(pilot, lambda: mark(app, 2) == "> ✓ 2 Device")
+        assert mark(app, 3) in ("✓ 3 Network", "! 3 Network")  # visited now
+        assert mark(app, 4) == "- 4 Accounts"
 
 
 async def test_at_80_columns_there_is_no_step_list(tmp_path):

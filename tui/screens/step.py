@@ -12,7 +12,7 @@ from textual.widgets import Footer, Static
 
 from tui.project.model import Project
 from tui.screens.messages import Edited
-from tui.screens.steplist import WIDE, StepList, step_marks
+from tui.screens.steplist import StepList, shown, step_marks
 from tui.screens.steps import STEPS, number, owns, step
 from tui.widgets.field import Field
 
@@ -106,7 +106,7 @@ class StepScreen(Screen):
         from tui.project.rules import validate
 
         step_list = self.query_one(StepList)
-        step_list.display = self.app.size.width >= WIDE
+        step_list.display = shown(self.STEP, self.app.size.width)
         if not step_list.display:
             return
         problems = validate(self.checked, today=self.today, for_build=False)

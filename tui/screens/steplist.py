@@ -1,6 +1,7 @@
 """The list of steps beside the form on a wide terminal (as WCD shows its steps on the left):
-each step marked in text, not only colour — ``[x]`` done, ``[!]`` has problems, ``[ ]`` not
-visited — and the current one pointed at with ``>``.
+each step marked in text, not only colour — ``✓`` done, ``!`` has problems, ``-`` not
+visited — and the current one pointed at with ``>``. The marks differ from a checkbox's
+``[x]``/``[ ]``: a step is not something to tick.
 
 A step is *visited* once shown (a reopened project counts the steps up to where it resumes);
 a visited step has problems while the rules object to a field it edits; a step that edits no
@@ -15,8 +16,15 @@ from textual.widgets import Static
 
 from tui.screens.steps import STEPS, owns
 
-DONE, PROBLEMS, NOT_VISITED = "[x]", "[!]", "[ ]"
+DONE, PROBLEMS, NOT_VISITED = "✓", "!", "-"
 WIDE = 100  # columns from which the list is shown; below, the form has the whole width
+# Steps shown without the list: the write step's drive table needs every column for the
+# mount points and their results.
+FULL_WIDTH = ("write",)
+
+
+def shown(step_id: str, width: int) -> bool:
+    return width >= WIDE and step_id not in FULL_WIDTH
 
 
 def step_marks(problem_fields: Iterable[str], visited: Collection[str]) -> dict[str, str]:
@@ -33,7 +41,7 @@ def step_marks(problem_fields: Iterable[str], visited: Collection[str]) -> dict[
     return marks
 
 
-LEGEND = f"{DONE} done\n{PROBLEMS} has problems\n{NOT_VISITED} not visited\n>   this step"
+LEGEND = f"{DONE} done\n{PROBLEMS} has problems\n{NOT_VISITED} not visited\n> this step"
 
 
 def step_lines(marks: dict[str, str], current: str) -> str:
