@@ -21,6 +21,7 @@ from tui.usb.drives import Drive
 
 TODAY = date(2026, 11, 30)
 SIZE = (80, 24)
+WIDE = (120, 40)  # the step list beside the form
 FOLDER = "/home/tech/packages/contoso"
 
 
@@ -218,6 +219,19 @@ async def accounts_domain(pilot: Pilot) -> None:
     await _step(pilot, "accounts", p)
 
 
+async def connection_dialog(pilot: Pilot) -> None:
+    await _step(pilot, "accounts", None, "ctrl+k")
+
+
+async def steps_wide(pilot: Pilot) -> None:
+    """At 120x40: the first three steps visited, the device name refused."""
+    app: BulkEnrollApp = pilot.app  # type: ignore[assignment]
+    p = sample_project()
+    p.device.name = "CONTOSO LAPTOP"
+    app.visited = {"project", "device", "network"}
+    await _step(pilot, "device", p, "end", "backspace", "P")
+
+
 async def applications(pilot: Pilot) -> None:
     await _step(pilot, "applications")
 
@@ -331,6 +345,8 @@ SCENES = {
         accounts_users,
         local_user_dialog,
         accounts_browser,
+        connection_dialog,
+        steps_wide,
         applications,
         application_dialog,
         certificates,
@@ -342,6 +358,8 @@ SCENES = {
     )
 }
 # The pictures shown in the README.
+# Scenes shown at another size than SIZE.
+SIZES = {"steps_wide": WIDE}
 SCREENSHOTS = (
     "start",
     "project_refused",

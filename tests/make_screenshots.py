@@ -15,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from app_scenes import SCENES, SCREENSHOTS, SIZE, scene_app  # noqa: E402
+from app_scenes import SCENES, SCREENSHOTS, SIZE, SIZES, scene_app  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
 OUT = HERE.parent / "screenshots"
@@ -23,7 +23,7 @@ OUT = HERE.parent / "screenshots"
 
 async def shoot(name: str, config_dir: Path) -> Path:
     app = scene_app(config_dir)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
         await SCENES[name](pilot)
         path = OUT / f"{name}.svg"
         path.write_text(app.export_screenshot(title=f"bulk-enroll: {name}"), encoding="utf-8")

@@ -21,7 +21,7 @@ from tui.package.build import build_package
 from tui.package.inspect import read_package
 from tui.project import rules
 from tui.project.model import JoinKind
-from tui.screens.accounts import browser_here
+from tui.screens.tokensignin import browser_here
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}
@@ -250,7 +250,8 @@ async def test_bulk_token_through_a_browser_on_this_computer(tmp_path, identity)
 async def test_browser_sign_in_shows_the_address_and_can_be_cancelled(tmp_path, identity):
     opened: list[str] = []
     app = browser_app(tmp_path, identity, lambda url: opened.append(url) or True)  # no visit
-    async with app.run_test(size=(120, 40)) as pilot:  # wide enough for the whole address
+    # Wide enough for the whole address, and below the width that adds the step list.
+    async with app.run_test(size=(99, 40)) as pilot:
         await to_accounts(pilot, tmp_path / "p")
         await pilot.press("tab", "tab", "right", "enter", "ctrl+t")
         await wait_for(pilot, lambda: bool(opened))

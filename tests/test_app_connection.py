@@ -310,3 +310,35 @@ def test_a_good_connection_has_no_problem(tmp_path):
     )
     found = rules.validate(project, today=TODAY, for_build=False)
     assert [p for p in found if p.field.startswith("connection.")] == []
+
+
+async def test_an_untrusted_certificate_names_the_dialogs_ca_bundle_field(tmp_path, identity):
+    """The fake's certificate is trusted by nothing here: the app's sentence says where in the
+    app the CA goes (the CLI's names --ca-bundle: tests/test_signin.py)."""
+    app = create_app(config_dir=tmp_path / "config", today=TODAY, token_options=FAST)
+    app.browser_sign_in = False
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_accounts(pilot, tmp_path / "p")
+        await open_connection(pilot)
+        await set_field(pilot, "conn-login", identity.base_url)
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, on(app, "AccountsScreen"))
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: "certificate is not trusted" in flat_text(app))
+        text = flat_text(app)
+        assert "the tenant connection's CA bundle field (Ctrl+K on the accounts step)" in text
+        assert "--ca-bundle" not in text
+        assert not app.project.entra.bprt
+
+
+def test_the_tls_sentence_depends_on_where_it_is_shown():
+    """The same error: the command line names its option, the app its field."""
+    from tui.entra.signin import UntrustedCertificate
+    from tui.screens.workers import failure_sentence
+
+    error = UntrustedCertificate("login.example:8443")
+    assert "--ca-bundle" in error.message  # as the CLI prints it
+    shown = failure_sentence(error, "Getting the bulk token", "nothing was changed", None)
+    assert shown.startswith("The secure connection to login.example:8443 failed")
+    assert "CA bundle field (Ctrl+K on the accounts step)" in shown
+    assert "--ca-bundle" not in shown

@@ -1,11 +1,12 @@
-"""Every screen at 80x24 as an SVG snapshot (syrupy). Update with --snapshot-update after
-an intended change, and look at the pictures before committing them."""
+"""Every screen at 80x24 (a few at their size in ``SIZES``) as an SVG snapshot (syrupy).
+Update with --snapshot-update after an intended change, and look at the pictures before
+committing them."""
 
 from __future__ import annotations
 
 import pytest
 from app_pilot import no_blink, screen_text  # noqa: F401 (fixture)
-from app_scenes import SCENES, SIZE, scene_app
+from app_scenes import SCENES, SIZE, SIZES, scene_app
 from syrupy.extensions.image import SVGImageSnapshotExtension
 
 
@@ -17,7 +18,7 @@ def snapshot(snapshot):
 @pytest.mark.parametrize("scene", sorted(SCENES))
 async def test_screen(scene, snapshot, tmp_path, no_blink):  # noqa: F811
     app = scene_app(tmp_path / "config")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZES.get(scene, SIZE)) as pilot:
         await SCENES[scene](pilot)
         text = screen_text(app)
         assert "Traceback" not in text

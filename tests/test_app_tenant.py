@@ -38,7 +38,8 @@ from tui.entra.readiness import (
 )
 from tui.project.file import save_project
 from tui.project.model import JoinKind, LocalUser, Project, Wifi
-from tui.screens.tenant import CheckRow, EnrollmentScreen, TenantScreen
+from tui.screens.checklist import CheckRow
+from tui.screens.tenant import EnrollmentScreen, TenantScreen
 
 TODAY = date(2026, 11, 30)
 SIZE = (80, 24)
@@ -313,7 +314,7 @@ async def to_verification(pilot) -> EnrollmentScreen:
     app = pilot.app
     await wait_for(pilot, on(app, "ProjectScreen"))
     await goto(pilot, "9: Next steps", "NextStepsScreen")
-    assert "^l Verify enrollment" in screen_text(app)
+    assert "^l Verify devices" in screen_text(app)
     await pilot.press("ctrl+l")
     await wait_for(pilot, on(app, "EnrollmentScreen"))
     await until_done(pilot)

@@ -665,7 +665,7 @@ def test_a_name_windows_reserves_for_devices_is_refused_by_the_rules_and_the_usb
 def test_every_group_the_rules_accept_is_offered_by_the_step_and_compiled_to_its_csp_value():
     from tui.package import compiler as px
     from tui.project.localusers import LOCAL_USER_GROUPS
-    from tui.screens.accounts import GROUP_CHOICES
+    from tui.screens.localusers import GROUP_CHOICES
 
     assert [value for value, _ in GROUP_CHOICES] == list(LOCAL_USER_GROUPS)
     assert LocalUser().group in LOCAL_USER_GROUPS

@@ -6,14 +6,15 @@ what ``bulk-enroll`` without a subcommand runs.
 
 The project model is the single source of truth: every screen writes each edit into
 ``app.project`` at once and rebuilds itself from it, so going back never loses what was
-typed. Changes are saved automatically (atomically) about once a second.
+typed. Changes are saved automatically (atomically) about once a second
+(``tui.screens.autosave``); the package is built in a worker (``tui.screens.building``);
+workers' ends are handled by ``tui.screens.workers``.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,16 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
 
 from tui.errors import UserError
 from tui.project import session
 from tui.project.logfile import close_log, log, open_log, project_secrets
 from tui.project.model import Project, Resume
 from tui.project.recent import default_config_dir, remember
-from tui.screens.messages import AutosaveFailed, BuildProgress
+from tui.screens.autosave import AUTOSAVE_SECONDS
+from tui.screens.building import Building
 from tui.screens.steps import STEP_IDS, STEPS, step
+from tui.screens.workers import WorkerEnds, failure_sentence
 
 
 def _styles_folder() -> Path:
@@ -42,7 +44,6 @@ def _styles_folder() -> Path:
 
 
 STYLES = _styles_folder()
-AUTOSAVE_SECONDS = 1.0
 
 
 # Where a reopened project resumes: a step that needs a built package resumes at the build.
@@ -82,10 +83,13 @@ class StepCommands(Provider):
                 yield Hit(score, matcher.highlight(text), command, help=help_text)
 
 
-class BulkEnrollApp(App[None]):
+class BulkEnrollApp(WorkerEnds, Building):
     CSS_PATH = [STYLES / "app.tcss", STYLES / "tenant.tcss"]
+    # Below 80 columns labels wrap and the footer is compact (styles/app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     TITLE = "bulk-enroll"
     COMMANDS = App.COMMANDS | {StepCommands}
+    WORKERS = Building.BUILD_WORKERS
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         # Handled as the key arrives, so keys typed right after Tab (type-ahead over a
@@ -122,21 +126,17 @@ class BulkEnrollApp(App[None]):
         self.tenant_checks: list[Any] = []
         self.project: Project | None = None
         self.project_path: Path | None = None
-        # The package built, with the fingerprint of the settings it was built from.
-        self._built: tuple[Path, str] | None = None
-        self._build_from = ""
-        self.sticks_written: list[Any] = []  # tui.usb.write.WriteResult of the built package
+        self.sticks_written = []
         self.log_file = log_file  # None: no log file (tests)
         self._log_handler: Any = None
         self.stash: dict[str, Any] = {}  # values a choice hid (e.g. Wi-Fi while wired)
+        self.visited: set[str] = set()  # steps shown (the step list's marks)
         # The bulk token's sign-in: "device_code" or "browser" (offered only where a
         # browser can be opened: see browser_sign_in).
         self.sign_in_method = "device_code"
         self._browser_sign_in: bool | None = None
-        self._dirty = False
-        self._saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
-        self._pending_save: Future[None] | None = None
         self._open_path = open_path
+        self.start_autosave()
 
     def get_default_screen(self) -> Screen:
         from tui.screens.start import StartScreen
@@ -147,9 +147,9 @@ class BulkEnrollApp(App[None]):
     def browser_sign_in(self) -> bool:
         """Whether "a browser on this computer" is offered for the bulk token: when
         ``token_options`` bring their own ``open_browser``, else where
-        ``tui.screens.accounts.browser_here()`` finds one (asked once)."""
+        ``tui.screens.tokensignin.browser_here()`` finds one (asked once)."""
         if self._browser_sign_in is None:
-            from tui.screens.accounts import browser_here
+            from tui.screens.tokensignin import browser_here
 
             self._browser_sign_in = "open_browser" in self.token_options or browser_here()
         return self._browser_sign_in
@@ -178,7 +178,7 @@ class BulkEnrollApp(App[None]):
             self.show_error("The project cannot be opened", exc.message)
             return
         self._start(opened.project, opened.path)
-        self._check_built_package()
+        self.check_built_package()
         from tui.project.tokens import soon_warning
 
         if (warning := soon_warning(opened.project, self.today)) is not None:
@@ -221,7 +221,9 @@ class BulkEnrollApp(App[None]):
         self.sticks_written = []
         self.stash.clear()
         self._dirty = False
-        self.goto_step(resume_step(project))
+        resume = resume_step(project)
+        self.visited = set(STEP_IDS[: STEP_IDS.index(resume) + 1])
+        self.goto_step(resume)
 
     def project_file(self) -> Path:
         """Where the project is saved: its folder once named, else a draft in the config."""
@@ -246,186 +248,21 @@ class BulkEnrollApp(App[None]):
         session.save_before_sign_in(self.project, self.project_file())
         self._dirty = False
 
-    def changed(self) -> None:
-        """The project was edited: save soon."""
-        self._dirty = True
-
-    def save_now(self) -> Path | None:
-        """Save the project at once (atomic, owner-only); returns where, or None on failure."""
-        if self.project is None:
-            return None
-        self._wait_for_autosave()
-        path = self.project_file()
-        try:
-            session.save(self.project, path)
-        except (OSError, UserError) as exc:
-            message = exc.message if isinstance(exc, UserError) else exc.strerror
-            self.notify(f"Autosave to {path} failed: {message}", severity="error")
-            return None
-        self._dirty = False
-        return path
-
-    def _autosave(self) -> None:
-        """Save in the background: the text is taken here, the write and its fsyncs happen
-        on one saving thread, in order."""
-        if not self._dirty or self.project is None:
-            return
-        from tui.project.file import encode_project
-
-        path = self.project_file()
-        try:
-            data = encode_project(self.project, path)
-        except UserError as exc:
-            self.notify(f"Autosave to {path} failed: {exc.message}", severity="error")
-            return
-        self._dirty = False
-        self._pending_save = self._saver.submit(self._write_saved, path, data)
-
-    def _write_saved(self, path: Path, data: bytes) -> None:
-        try:
-            session.write(path, data)
-        except (OSError, UserError) as exc:
-            message = exc.message if isinstance(exc, UserError) else f"{path}: {exc.strerror}"
-            self.post_message(AutosaveFailed(message))
-
-    def on_autosave_failed(self, message: AutosaveFailed) -> None:
-        self._dirty = True
-        self.notify(f"Autosave failed: {message.text}", severity="error")
-
-    def _wait_for_autosave(self) -> None:
-        if self._pending_save is not None:
-            self._pending_save.result()
-            self._pending_save = None
-
     async def action_quit(self) -> None:
-        self._autosave()
-        self._wait_for_autosave()
+        self.stop_autosave()
         self.exit()
 
     def on_unmount(self) -> None:
-        self._saver.shutdown(wait=True)
+        self.close_autosave()
         close_log(self._log_handler)
         self._log_handler = None
-
-    # --- the package -------------------------------------------------------------
-
-    def build_snapshot(self) -> Project:
-        """The project as a build sees it: a copy, payload paths resolved."""
-        assert self.project is not None
-        return session.for_build(self.project, self.project_path)
-
-    @property
-    def built_package(self) -> Path | None:
-        """The package built from the project as it is now, or None (never built, or the
-        project changed since)."""
-        if self._built is None or self.project is None:
-            return None
-        path, built_from = self._built
-        return path if built_from == session.fingerprint(self.build_snapshot()) else None
-
-    @built_package.setter
-    def built_package(self, path: Path | None) -> None:
-        self._built = None
-        if path is not None and self.project is not None:
-            self._built = (Path(path), session.fingerprint(self.build_snapshot()))
-
-    @property
-    def building(self) -> bool:
-        return any(w.group == "build" and not w.is_finished for w in self.workers)
-
-    def start_build(self, out: Path) -> None:
-        """Build the package from a snapshot of the project, in a thread; the outcome is
-        recorded here, whatever screen is showing when it ends."""
-        from datetime import UTC, datetime
-        from functools import partial
-
-        snapshot = self.build_snapshot()
-        self._build_from = session.fingerprint(snapshot)
-        log.info("Building %s", out)
-        self.run_worker(
-            partial(
-                session.build,
-                snapshot,
-                out,
-                timestamp=datetime.now(UTC),
-                progress=lambda done, total: self.post_message(BuildProgress(done, total)),
-            ),
-            thread=True,
-            group="build",
-            exit_on_error=False,
-        )
-
-    def on_build_progress(self, message: BuildProgress) -> None:
-        if hasattr(self.screen, "build_progress"):
-            self.screen.build_progress(message.done, message.total)
-
-    def _build_finished(self, worker: Worker) -> None:
-        result, text = None, ""
-        if worker.state == WorkerState.SUCCESS:
-            result, sha256 = worker.result
-            self._built = (result.path, self._build_from)
-            self.sticks_written = []  # copies of an earlier build are not this package
-            self._record_built(result.path, sha256, self._build_from)
-            log.info("Built %s: %s bytes", result.path, result.size)
-        else:
-            text = self.worker_failed(worker.error, "Building", "no package was written")
-        if hasattr(self.screen, "build_finished"):
-            self.screen.build_finished(result, text)
-
-    def _record_built(self, path: Path, sha256: str, fingerprint: str) -> None:
-        assert self.project is not None
-        resume = self.project.resume or Resume()
-        resume.package, resume.package_sha256, resume.fingerprint = str(path), sha256, fingerprint
-        self.project.resume = resume
-        self.changed()
-
-    def _check_built_package(self) -> None:
-        """The package recorded in the project counts as built when its bytes and the
-        settings it was built from still match (hashed in a thread)."""
-        resume = self.project.resume if self.project else None
-        if resume is None or not resume.package:
-            return
-        if resume.fingerprint != session.fingerprint(self.build_snapshot()):
-            return
-        project, path = self.project, Path(resume.package)
-        self.run_worker(
-            lambda: (project, session.file_sha256(path)),
-            thread=True,
-            group="built-check",
-            exit_on_error=False,
-        )
-
-    def _built_checked(self, worker: Worker) -> None:
-        resume = self.project.resume if self.project else None
-        if worker.state != WorkerState.SUCCESS or resume is None:
-            return
-        project, sha256 = worker.result
-        if project is not self.project or sha256 != resume.package_sha256:
-            return
-        self._built = (Path(resume.package), resume.fingerprint)
-        if hasattr(self.screen, "refresh_extras"):
-            self.screen.refresh_extras()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        if event.worker.group == "build":
-            self._build_finished(event.worker)
-        elif event.worker.group == "built-check":
-            self._built_checked(event.worker)
 
     # --- errors ------------------------------------------------------------------
 
     def worker_failed(self, error: BaseException | None, doing: str, outcome: str) -> str:
-        """One sentence for work that failed; an error that is not a UserError is a bug,
-        logged with its traceback. ``doing``: "Building"; ``outcome``: what was left."""
-        if isinstance(error, UserError):
-            log.info("%s failed: %s", doing, error.message)
-            return error.message
-        if error is not None:
-            log.error("%s failed", doing, exc_info=(type(error), error, error.__traceback__))
-        where = f"the log file {self.log_file}" if self.log_file else "the log file"
-        return f"{doing} failed unexpectedly; {outcome}. The details are in {where}."
+        """One sentence for work that failed (``tui.screens.workers.failure_sentence``), for
+        screens that handle their workers' ends themselves."""
+        return failure_sentence(error, doing, outcome, self.log_file)
 
     # --- moving through the steps ------------------------------------------------
 
@@ -446,6 +283,7 @@ class BulkEnrollApp(App[None]):
             self.push_screen(screen)
 
     def _note_step(self, step_id: str) -> None:
+        self.visited.add(step_id)
         if self.project is None:
             return
         resume = self.project.resume or Resume()

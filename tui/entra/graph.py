@@ -15,7 +15,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tui.entra.signin import DEFAULT_AUTHORITY, CancelToken, SignInConfig, open_session, sign_in
+from tui.entra.signin import (
+    DEFAULT_AUTHORITY,
+    CancelToken,
+    SignInConfig,
+    UntrustedCertificate,
+    open_session,
+    sign_in,
+)
 from tui.errors import UserError
 
 # Microsoft Graph Command Line Tools: a first-party public client that may ask for Graph
@@ -231,9 +238,8 @@ class GraphClient:
                 method, url, headers=headers, timeout=self._timeout, **kwargs
             )
         except requests.exceptions.SSLError:
-            raise UserError(
-                f"Could not verify the TLS certificate of {host}: set REQUESTS_CA_BUNDLE to the "
-                "CA bundle your network uses."
+            raise UntrustedCertificate(
+                host, "set REQUESTS_CA_BUNDLE to the CA bundle your network uses."
             ) from None
         except requests.exceptions.ProxyError:
             raise UserError(

@@ -249,16 +249,30 @@ def sign_in_error(result: Mapping[str, Any]) -> UserError:
     )
 
 
+CA_ADVICE = "if a proxy inspects TLS, give its CA with --ca-bundle or REQUESTS_CA_BUNDLE."
+
+
+class UntrustedCertificate(UserError):
+    """The TLS certificate of ``host`` is not trusted; ``advised`` words where to give the
+    CA for where the sentence is shown (a command's option, the app's field)."""
+
+    def __init__(self, host: str, advice: str = CA_ADVICE) -> None:
+        self.host = host
+        super().__init__(self.advised(advice), code="tls")
+
+    def advised(self, advice: str) -> str:
+        return (
+            f"The secure connection to {self.host} failed because its certificate is not "
+            f"trusted: {advice}"
+        )
+
+
 def network_error(exc: Exception, host: str, timeout: float) -> UserError:
     """A requests/OS error as one sentence with what to check."""
     import requests
 
     if isinstance(exc, requests.exceptions.SSLError):
-        return UserError(
-            f"The secure connection to {host} failed because its certificate is not trusted: "
-            "if a proxy inspects TLS, give its CA with --ca-bundle or REQUESTS_CA_BUNDLE.",
-            code="tls",
-        )
+        return UntrustedCertificate(host)
     if isinstance(exc, requests.exceptions.ProxyError):
         return UserError(
             "The HTTP proxy could not be used: check --proxy or HTTPS_PROXY.", code="proxy"

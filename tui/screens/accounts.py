@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import sys
-from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 
 from textual import work
@@ -16,12 +13,13 @@ from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui.project.fieldrules import MAX_TOKEN_DAYS, latest_expiry
-from tui.project.localusers import LOCAL_USER_GROUPS
 from tui.project.logfile import log
 from tui.project.model import JoinKind, LocalUser
-from tui.screens.itemdialog import ItemDialog
+from tui.screens.localusers import LocalUserDialog, UserTable
 from tui.screens.messages import Edited, TokenEvent
 from tui.screens.step import StepScreen
+from tui.screens.tokensignin import SIGN_IN_CHOICES, WAITING, describe_event
+from tui.screens.workers import Ended, WorkerEnds
 from tui.widgets.field import ChoiceField, Field, SecretField
 from tui.widgets.progress import ProgressPanel
 
@@ -31,12 +29,6 @@ JOIN_CHOICES = (
     (JoinKind.ACTIVE_DIRECTORY.value, "Active Directory"),
     (JoinKind.NONE.value, "No join"),
 )
-SIGN_IN_CHOICES = (
-    ("device_code", "A code, on any device"),
-    ("browser", "A browser on this computer"),
-)
-GROUP_CHOICES = tuple((group, group.capitalize()) for group in LOCAL_USER_GROUPS)
-WAITING = "Waiting for Entra ID"
 ISSUED_LABEL = "Bulk token valid until (the token's own date: get a new token to change it)"
 
 
@@ -45,136 +37,9 @@ def expires_label(today: date) -> str:
     return f"Bulk token valid until (at most {MAX_TOKEN_DAYS} days ahead: {latest} at the latest)"
 
 
-def browser_here(
-    environ: Mapping[str, str] = os.environ,
-    platform: str = sys.platform,
-    find: Callable[[], object] | None = None,
-) -> bool:
-    """Whether a browser the technician can see can be opened on this computer.
-
-    Linux and other Unixes need a display (DISPLAY or WAYLAND_DISPLAY: none over SSH
-    without X forwarding); on macOS an SSH session would open it on someone else's screen.
-    Then ``webbrowser.get()`` must find a browser that is not a console one (lynx, w3m,
-    a $BROWSER script): those would draw into this very terminal.
-    """
-    import webbrowser
-
-    over_ssh = bool(environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"))
-    display = bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
-    if (platform == "darwin" and over_ssh) or (platform not in ("darwin", "win32") and not display):
-        return False
-    try:
-        browser = (find or webbrowser.get)()
-    except webbrowser.Error:
-        return False
-    if isinstance(browser, webbrowser.UnixBrowser):
-        return browser.background
-    return type(browser) is not webbrowser.GenericBrowser
-
-
-def describe_event(event: object) -> str | None:
-    """One line for a step of the bulk token flow; never holds a secret."""
-    from tui.entra.bulktoken import CreatingPackageUser, Done, Polling
-    from tui.entra.signin import SignedIn, WaitingForBrowser, WaitingForSignIn
-
-    match event:
-        case WaitingForSignIn(user_code=code, verification_uri=uri):
-            return (
-                f"On any device, open {uri}\nand enter the code  {code}\n"
-                "Sign in as an administrator; if asked to stay signed in everywhere, "
-                'answer "No, sign in to this app only". Ctrl+G cancels.'
-            )
-        case WaitingForBrowser(auth_uri=uri):
-            return (
-                "Sign in as an administrator in the browser opening on this computer; "
-                f"if none opens, open this address in a browser here:\n{uri}\nCtrl+G cancels."
-            )
-        case SignedIn(username=user):
-            return f"Signed in as {user or 'an administrator'}."
-        case CreatingPackageUser():
-            return "Asking Entra ID to create the package user…"
-        case Polling(attempt=n):
-            return f"{WAITING} to issue the token (check {n})…"
-        case Done(package_user=user):
-            return f"Entra ID created the package user {user}."
-    return None
-
-
-class LocalUserDialog(ItemDialog):
-    LIST = "local_users"
-    TITLE = "Local user (created on every device)"
-
-    def compose_fields(self) -> ComposeResult:
-        u: LocalUser = self.item
-        f = self.prefix
-        yield Field(
-            "User name", f"{f}.name", u.name, apply=lambda v: setattr(u, "name", v), id="user-name"
-        )
-        yield SecretField(
-            "Password (Ctrl+R shows it)",
-            f"{f}.password",
-            u.password,
-            apply=lambda v: setattr(u, "password", v),
-            id="user-password",
-        )
-        # Not part of the project: only compared with the password (a typing slip would
-        # otherwise lock the technician out of the device).
-        yield SecretField(
-            "Confirm password",
-            f"{f}.password_confirmation",
-            u.password,
-            apply=lambda v: None,
-            id="user-password-confirmation",
-        )
-        yield ChoiceField(
-            "Group",
-            f"{f}.group",
-            GROUP_CHOICES,
-            u.group,
-            apply=lambda v: setattr(u, "group", v),
-            id="user-group",
-        )
-
-    def _confirmation_problem(self) -> str | None:
-        from tui.project.rules import password_confirmation
-
-        confirm = self.query_one("#user-password-confirmation", SecretField)
-        return password_confirmation(self.item.password, confirm.value)
-
-    def problems(self) -> list:
-        from tui.project.rules import Problem
-
-        found = super().problems()
-        if text := self._confirmation_problem():
-            found.append(Problem(f"{self.prefix}.password_confirmation", text))
-        return found
-
-    def recheck(self, everything: bool = False) -> None:
-        from tui.project.rules import warnings
-
-        super().recheck(everything)
-        confirm = self.query_one("#user-password-confirmation", SecretField)
-        if confirm.touched or everything:
-            confirm.show_problem(self._confirmation_problem())
-        password = self.query_one("#user-password", SecretField)
-        if password.touched or everything:
-            notes = warnings(self._checked(), today=self.app.today)  # type: ignore[attr-defined]
-            password.show_warning(" ".join(n.message for n in notes if n.field == password.field))
-
-
-class UserTable(DataTable):
-    """The local users; its keys show in the footer while it has the focus."""
-
-    BINDINGS = [
-        Binding("a", "screen.add_user", "Add user"),
-        Binding("e", "screen.edit_user", "Edit"),
-        Binding("x", "screen.remove_user", "Remove"),
-    ]
-
-
-class AccountsScreen(StepScreen):
+class AccountsScreen(WorkerEnds, StepScreen):
     STEP = "accounts"
-    FIELDS = ("entra", "connection", "domain", "local_users")
+    WORKERS = {"token": Ended("_token_finished", "Getting the bulk token", "nothing was changed")}
     BINDINGS = [
         Binding("ctrl+k", "connection", "Tenant"),
         Binding("ctrl+l", "check_tenant", "Check tenant"),
@@ -523,28 +388,18 @@ class AccountsScreen(StepScreen):
         else:
             panel.step(line)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "token" or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            return
+    def _token_finished(self, worker: Worker, failure: str | None) -> None:
         self._cancel = None
         panel = self.query_one("#token-progress", ProgressPanel)
-        if event.state == WorkerState.SUCCESS:
+        if worker.state == WorkerState.SUCCESS:
             self._renewing = None
-            event.worker.result.store_in(self.project.entra)
+            worker.result.store_in(self.project.entra)
             panel.step("Bulk token received and saved in the project.")
             log.info("Bulk token received, valid until %s", self.project.entra.expires)
             self.app.save_now()  # type: ignore[attr-defined]
             self.post_message(Edited("entra.bprt"))
-        elif event.state == WorkerState.ERROR:
-            panel.fail(
-                self.app.worker_failed(  # type: ignore[attr-defined]
-                    event.worker.error, "Getting the bulk token", "nothing was changed"
-                )
-            )
+        elif failure is not None:
+            panel.fail(failure)
         else:
             panel.fail("Cancelled; nothing was changed.")
         self.refresh_extras()

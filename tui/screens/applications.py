@@ -28,7 +28,10 @@ def suggested_command(file: str) -> str:
 class ApplicationDialog(ItemDialog):
     LIST = "applications"
     TITLE = "Application (installers run as SYSTEM, silently, 30 minutes at most)"
-    BINDINGS = [Binding("ctrl+o", "choose_file", "Choose installer")]
+    BINDINGS = [
+        Binding("ctrl+o", "choose_file", "Choose installer"),
+        Binding("ctrl+f", "add_dependency", "Add dependency"),
+    ]
 
     def compose_fields(self) -> ComposeResult:
         a: Application = self.item
@@ -78,7 +81,7 @@ class ApplicationDialog(ItemDialog):
             apply=lambda v: setattr(a, "continue_install", v),
         )
         yield Field(
-            "Dependencies: other files the installer needs (separate with ;)",
+            "Dependency files the installer needs (Ctrl+F adds one; separate with ;)",
             f"{f}.dependencies",
             "; ".join(a.dependencies),
             apply=lambda v: setattr(a, "dependencies", _paths(v)),
@@ -98,16 +101,30 @@ class ApplicationDialog(ItemDialog):
             a.command_line = suggested_command(value)
             self.query_one("#app-command", Field).input.value = a.command_line
 
+    def _start_folder(self) -> Path:
+        return Path(self.item.file).parent if self.item.file else Path(self.project.folder or ".")
+
     def action_choose_file(self) -> None:
         from tui.screens.filepicker import FilePicker
-
-        start = Path(self.item.file).parent if self.item.file else Path(self.project.folder or ".")
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.query_one("#app-file", Field).input.value = str(path)
 
-        self.app.push_screen(FilePicker("Choose the installer", start, INSTALLERS), chosen)
+        picker = FilePicker("Choose the installer", self._start_folder(), INSTALLERS)
+        self.app.push_screen(picker, chosen)
+
+    def action_add_dependency(self) -> None:
+        from tui.screens.filepicker import FilePicker
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                deps = self.query_one("#app-deps", Field)
+                deps.input.value = "; ".join([*_paths(deps.value), str(path)])
+                deps.input.focus()
+
+        picker = FilePicker("Choose a file the installer needs", self._start_folder())
+        self.app.push_screen(picker, chosen)
 
 
 def _int(text: str) -> int:
@@ -123,7 +140,6 @@ def _paths(text: str) -> list[str]:
 
 class ApplicationsScreen(StepScreen):
     STEP = "applications"
-    FIELDS = ("applications",)
     BINDINGS = [
         Binding("a", "add", "Add"),
         Binding("e", "edit", "Edit"),

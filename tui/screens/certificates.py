@@ -14,7 +14,6 @@ from tui.screens.step import StepScreen
 
 class CertificatesScreen(StepScreen):
     STEP = "certificates"
-    FIELDS = ("certificates",)
     BINDINGS = [
         Binding("a", "add", "Add .cer"),
         Binding("x", "remove", "Remove"),

@@ -9,97 +9,81 @@ from __future__ import annotations
 import copy
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.entra.connection import BULK_TOKEN_NOTES, CLOUD_NAMES, project_authority
 from tui.project.model import Cloud
+from tui.screens.itemdialog import FormDialog
 from tui.screens.messages import Edited
 from tui.widgets.field import ChoiceField, Field
 
-TITLE = "Tenant connection (used by the bulk token and the Microsoft Graph checks)"
 
-
-class ConnectionDialog(ModalScreen[bool]):
+class ConnectionDialog(FormDialog):
     """Edits ``project.connection`` in place; Esc puts back what was there."""
 
-    BINDINGS = [
-        Binding("ctrl+n", "done", "Done"),
-        Binding("escape", "cancel", "Cancel"),
-    ]
-
-    @property
-    def project(self):
-        return self.app.project  # type: ignore[attr-defined]
+    TITLE = "Tenant connection (used by the bulk token and the Microsoft Graph checks)"
 
     @property
     def conn(self):
         return self.app.project.connection  # type: ignore[attr-defined]
 
-    def compose(self) -> ComposeResult:
+    def compose_fields(self) -> ComposeResult:
         c = self.conn
         self._before = copy.deepcopy(c)
 
         def setter(name: str):
             return lambda v: setattr(c, name, v)
 
-        with Vertical(classes="dialog dialog--tall"):
-            yield Static(TITLE, classes="dialog--title")
-            with VerticalScroll(classes="dialog--form", can_focus=False):
-                yield ChoiceField(
-                    "Cloud",
-                    "connection.cloud",
-                    [(cloud.value, CLOUD_NAMES[cloud]) for cloud in Cloud],
-                    Cloud(c.cloud).value,
-                    apply=lambda v: setattr(c, "cloud", Cloud(v)),
-                    id="conn-cloud",
-                )
-                yield Static("", id="conn-note", classes="hint")
-                yield Field(
-                    "Tenant (id, domain, or organizations for any)",
-                    "connection.tenant",
-                    c.tenant,
-                    apply=setter("tenant"),
-                    placeholder="e.g. contoso.onmicrosoft.com",
-                    id="conn-tenant",
-                )
-                yield Field(
-                    "Login address (empty: the cloud's own)",
-                    "connection.login_url",
-                    c.login_url,
-                    apply=setter("login_url"),
-                    placeholder="e.g. https://login.microsoftonline.us",
-                    id="conn-login",
-                )
-                yield Field(
-                    "Microsoft Graph address (empty: the cloud's own)",
-                    "connection.graph_url",
-                    c.graph_url,
-                    apply=setter("graph_url"),
-                    placeholder="e.g. https://dod-graph.microsoft.us",
-                    id="conn-graph",
-                )
-                yield Field(
-                    "Proxy (empty: HTTPS_PROXY, if set)",
-                    "connection.proxy",
-                    c.proxy,
-                    apply=setter("proxy"),
-                    placeholder="e.g. http://proxy:3128",
-                    id="conn-proxy",
-                )
-                yield Field(
-                    "CA bundle, a PEM file (empty: REQUESTS_CA_BUNDLE or the built-in list)",
-                    "connection.ca_bundle",
-                    c.ca_bundle,
-                    apply=setter("ca_bundle"),
-                    placeholder="e.g. /etc/ssl/certs/corporate-ca.pem",
-                    id="conn-ca",
-                )
-                yield Static("", id="conn-authority", classes="hint")
-            yield Static("", id="problems")
-        yield Footer()
+        yield ChoiceField(
+            "Cloud",
+            "connection.cloud",
+            [(cloud.value, CLOUD_NAMES[cloud]) for cloud in Cloud],
+            Cloud(c.cloud).value,
+            apply=lambda v: setattr(c, "cloud", Cloud(v)),
+            id="conn-cloud",
+        )
+        yield Static("", id="conn-note", classes="hint")
+        yield Field(
+            "Tenant (id, domain, or organizations for any)",
+            "connection.tenant",
+            c.tenant,
+            apply=setter("tenant"),
+            placeholder="e.g. contoso.onmicrosoft.com",
+            id="conn-tenant",
+        )
+        yield Field(
+            "Login address (empty: the cloud's own)",
+            "connection.login_url",
+            c.login_url,
+            apply=setter("login_url"),
+            placeholder="e.g. https://login.microsoftonline.us",
+            id="conn-login",
+        )
+        yield Field(
+            "Microsoft Graph address (empty: the cloud's own)",
+            "connection.graph_url",
+            c.graph_url,
+            apply=setter("graph_url"),
+            placeholder="e.g. https://dod-graph.microsoft.us",
+            id="conn-graph",
+        )
+        yield Field(
+            "Proxy (empty: HTTPS_PROXY, if set)",
+            "connection.proxy",
+            c.proxy,
+            apply=setter("proxy"),
+            placeholder="e.g. http://proxy:3128",
+            id="conn-proxy",
+        )
+        yield Field(
+            "CA bundle, a PEM file (empty: REQUESTS_CA_BUNDLE or the built-in list)",
+            "connection.ca_bundle",
+            c.ca_bundle,
+            apply=setter("ca_bundle"),
+            placeholder="e.g. /etc/ssl/certs/corporate-ca.pem",
+            id="conn-ca",
+        )
+        yield Static("", id="conn-authority", classes="hint")
 
     def on_mount(self) -> None:
         self._show_extras()
@@ -118,31 +102,9 @@ class ConnectionDialog(ModalScreen[bool]):
         found = validate(self.project, today=self.app.today, for_build=False)  # type: ignore[attr-defined]
         return [p for p in found if p.field.startswith("connection.")]
 
-    def recheck(self, everything: bool = False) -> None:
-        by_field = {p.field: p.message for p in self.problems()}
-        for field in self.query(Field):
-            if field.touched or everything:
-                field.show_problem(by_field.get(field.field))
-
     def on_edited(self, message: Edited) -> None:
-        self.app.changed()  # type: ignore[attr-defined]
-        self.recheck()
+        super().on_edited(message)
         self._show_extras()
-
-    def action_done(self) -> None:
-        problems = self.problems()
-        panel = self.query_one("#problems", Static)
-        if problems:
-            self.recheck(everything=True)
-            panel.update("\n".join(f"• {p.message}" for p in problems))
-            panel.add_class("-shown")
-            for field in self.query(Field):
-                if field.field == problems[0].field:
-                    field.input.focus()
-                    break
-            self.app.bell()
-            return
-        self.dismiss(True)
 
     def action_cancel(self) -> None:
         self.project.connection = self._before

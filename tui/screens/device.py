@@ -11,7 +11,6 @@ from tui.widgets.field import BoolField, Field
 
 class DeviceScreen(StepScreen):
     STEP = "device"
-    FIELDS = ("device",)
 
     def compose_form(self) -> ComposeResult:
         d = self.project.device

@@ -1,4 +1,5 @@
-"""Editing one list item (an application, a certificate) in a modal form with the rules."""
+"""Modal forms with the rules: one list item (an application, a local user), or another part
+of the project (the tenant connection)."""
 
 from __future__ import annotations
 
@@ -11,38 +12,25 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tui.screens.messages import Edited
-from tui.screens.step import owns
+from tui.screens.steps import owns
 from tui.widgets.field import ChoiceField, Field
 
 
-class ItemDialog(ModalScreen[bool]):
-    """Edits ``project.<LIST>[index]`` in place; dismisses True when done, False on cancel.
+class FormDialog(ModalScreen[bool]):
+    """A modal form editing part of the project in place, with the rules' sentences under
+    its fields; Ctrl+N is refused (the problems listed) while a rule objects, Esc cancels.
+    Dismisses True when done, False on cancel. Subclasses write ``compose_fields`` and
+    ``problems``."""
 
-    The caller keeps a copy to restore on cancel. Subclasses write ``compose_fields``.
-    """
-
-    LIST: ClassVar[str]
     TITLE: ClassVar[str]
     BINDINGS = [
         Binding("ctrl+n", "done", "Done"),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, index: int) -> None:
-        super().__init__()
-        self.index = index
-
     @property
     def project(self):
         return self.app.project  # type: ignore[attr-defined]
-
-    @property
-    def item(self) -> Any:
-        return getattr(self.project, self.LIST)[self.index]
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.LIST}[{self.index}]"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog--tall"):
@@ -55,25 +43,16 @@ class ItemDialog(ModalScreen[bool]):
     def compose_fields(self) -> ComposeResult:
         yield from ()
 
-    def _checked(self):
-        from tui.project.session import as_checked
-
-        return as_checked(self.project, self.app.project_path)  # type: ignore[attr-defined]
-
     def problems(self) -> list:
-        from tui.project.rules import validate
-
-        found = validate(self._checked(), today=self.app.today, for_build=False)  # type: ignore[attr-defined]
-        return [p for p in found if owns((self.prefix,), p.field)]
+        """The rules' problems (``tui.project.rules.Problem``) with what this form edits."""
+        raise NotImplementedError
 
     def recheck(self, everything: bool = False) -> None:
-        from tui.project.rules import check_field
-
-        checked = self._checked()
+        """The sentence under each touched field (every field with ``everything``)."""
+        by_field = {p.field: p.message for p in self.problems()}
         for field in self._fields():
             if field.touched or everything:
-                problem = check_field(checked, field.field, today=self.app.today)  # type: ignore[attr-defined]
-                field.show_problem(problem)
+                field.show_problem(by_field.get(field.field))
 
     def _fields(self) -> list[Field | ChoiceField]:
         return [*self.query(Field), *self.query(ChoiceField)]
@@ -99,3 +78,42 @@ class ItemDialog(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class ItemDialog(FormDialog):
+    """Edits ``project.<LIST>[index]`` in place. The caller keeps a copy to restore on
+    cancel."""
+
+    LIST: ClassVar[str]
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    @property
+    def item(self) -> Any:
+        return getattr(self.project, self.LIST)[self.index]
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.LIST}[{self.index}]"
+
+    def _checked(self):
+        from tui.project.session import as_checked
+
+        return as_checked(self.project, self.app.project_path)  # type: ignore[attr-defined]
+
+    def problems(self) -> list:
+        from tui.project.rules import validate
+
+        found = validate(self._checked(), today=self.app.today, for_build=False)  # type: ignore[attr-defined]
+        return [p for p in found if owns((self.prefix,), p.field)]
+
+    def recheck(self, everything: bool = False) -> None:
+        from tui.project.rules import check_field
+
+        checked = self._checked()
+        for field in self._fields():
+            if field.touched or everything:
+                problem = check_field(checked, field.field, today=self.app.today)  # type: ignore[attr-defined]
+                field.show_problem(problem)

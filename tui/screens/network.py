@@ -19,7 +19,6 @@ CHOICES = (
 
 class NetworkScreen(StepScreen):
     STEP = "network"
-    FIELDS = ("wifi",)
 
     def compose_form(self) -> ComposeResult:
         wifi = self.project.wifi or self.project.wifi_aside or Wifi()

@@ -59,7 +59,7 @@ class NextStepsScreen(StepScreen):
     BINDINGS = [
         Binding("ctrl+n", "home", "Start screen"),
         Binding("escape", "back", "Back"),
-        Binding("ctrl+l", "verify", "Verify enrollment"),
+        Binding("ctrl+l", "verify", "Verify devices"),
         Binding("ctrl+r", "revoke", "Revoke token"),
     ]
 

@@ -15,7 +15,6 @@ from tui.widgets.field import Field
 
 class ProjectScreen(StepScreen):
     STEP = "project"
-    FIELDS = ("package", "folder")
 
     def compose_form(self) -> ComposeResult:
         p = self.project

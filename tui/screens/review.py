@@ -84,7 +84,6 @@ def package_settings(project: Project) -> list[tuple[str, str]]:
 
 class ReviewScreen(StepScreen):
     STEP = "review"
-    FIELDS = ()
     BINDINGS = [
         Binding("ctrl+b", "build", "Build package"),
         Binding("ctrl+l", "check_tenant", "Check tenant"),

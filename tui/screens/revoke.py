@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tui.entra.signin import CancelToken, SignInConfig
 from tui.screens.dialogs import ConfirmDialog
-from tui.screens.tenant import EventSink, GraphScreen
+from tui.screens.graphscreen import EventSink, GraphScreen
 
 
 class RevokeDialog(ConfirmDialog, inherit_bindings=False):

@@ -6,19 +6,15 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.project.model import Project
 from tui.screens.messages import Edited
-from tui.screens.steps import STEPS, number, step
+from tui.screens.steplist import StepList, shown, step_marks
+from tui.screens.steps import STEPS, number, owns, step
 from tui.widgets.field import Field
-
-
-def owns(prefixes: tuple[str, ...], field: str) -> bool:
-    """Whether the rules field id ``field`` belongs to one of ``prefixes``."""
-    return any(field == p or field.startswith((p + ".", p + "[")) for p in prefixes)
 
 
 class Form(VerticalScroll, can_focus=False):
@@ -33,10 +29,10 @@ class Form(VerticalScroll, can_focus=False):
 
 
 class StepScreen(Screen):
-    """One step. Subclasses set STEP and FIELDS and write ``compose_form``."""
+    """One step. Subclasses set STEP and write ``compose_form``; the rules field ids the
+    step edits are its ``Step.fields`` (tui/screens/steps.py)."""
 
     STEP: ClassVar[str]
-    FIELDS: ClassVar[tuple[str, ...]] = ()  # rules field ids (prefixes) this step edits
     BINDINGS = [
         Binding("ctrl+n", "next", "Next"),
         Binding("escape", "back", "Back"),
@@ -64,8 +60,10 @@ class StepScreen(Screen):
             f"Step {number(self.STEP)} of {len(STEPS)} · {step(self.STEP).title}",
             id="heading",
         )
-        with Form(id="form"):
-            yield from self.compose_form()
+        with Horizontal(id="body"):
+            yield StepList(id="step-list", markup=False)
+            with Form(id="form"):
+                yield from self.compose_form()
         yield from self.compose_status()
         yield Static("", id="problems")
         yield Footer()
@@ -87,7 +85,7 @@ class StepScreen(Screen):
         from tui.project.rules import validate
 
         problems = validate(self.checked, today=self.today, for_build=False)
-        return [p for p in problems if owns(self.FIELDS, p.field)]
+        return [p for p in problems if owns(step(self.STEP).fields, p.field)]
 
     def recheck(self, *, everything: bool = False) -> None:
         """Show the rule's sentence under each touched field, and refresh extras."""
@@ -101,6 +99,22 @@ class StepScreen(Screen):
         if panel.has_class("-shown"):
             self.show_problems(self.step_problems())
         self.refresh_extras()
+        self.refresh_step_list()
+
+    def refresh_step_list(self) -> None:
+        """The marks beside the form (shown on a wide terminal only)."""
+        from tui.project.rules import validate
+
+        step_list = self.query_one(StepList)
+        step_list.display = shown(self.STEP, self.app.size.width)
+        if not step_list.display:
+            return
+        problems = validate(self.checked, today=self.today, for_build=False)
+        visited = self.app.visited  # type: ignore[attr-defined]
+        step_list.show(step_marks((p.field for p in problems), visited), self.STEP)
+
+    def on_resize(self) -> None:
+        self.refresh_step_list()
 
     def refresh_extras(self) -> None:
         """Hook: update previews and sections that depend on the model."""

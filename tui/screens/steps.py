@@ -13,6 +13,7 @@ class Step:
     id: str
     title: str
     target: str  # "module:Class", imported only when the step is shown
+    fields: tuple[str, ...] = ()  # rules field ids (prefixes) this step edits
 
     def make(self) -> Screen:
         module, _, name = self.target.partition(":")
@@ -20,18 +21,38 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("project", "Project", "tui.screens.project:ProjectScreen"),
-    Step("device", "Device", "tui.screens.device:DeviceScreen"),
-    Step("network", "Network", "tui.screens.network:NetworkScreen"),
-    Step("accounts", "Accounts", "tui.screens.accounts:AccountsScreen"),
-    Step("applications", "Applications", "tui.screens.applications:ApplicationsScreen"),
-    Step("certificates", "Certificates", "tui.screens.certificates:CertificatesScreen"),
+    Step("project", "Project", "tui.screens.project:ProjectScreen", ("package", "folder")),
+    Step("device", "Device", "tui.screens.device:DeviceScreen", ("device",)),
+    Step("network", "Network", "tui.screens.network:NetworkScreen", ("wifi",)),
+    Step(
+        "accounts",
+        "Accounts",
+        "tui.screens.accounts:AccountsScreen",
+        ("entra", "connection", "domain", "local_users"),
+    ),
+    Step(
+        "applications",
+        "Applications",
+        "tui.screens.applications:ApplicationsScreen",
+        ("applications",),
+    ),
+    Step(
+        "certificates",
+        "Certificates",
+        "tui.screens.certificates:CertificatesScreen",
+        ("certificates",),
+    ),
     Step("review", "Review & build", "tui.screens.review:ReviewScreen"),
     Step("write", "Write to USB", "tui.screens.write:WriteScreen"),
     Step("next", "Next steps", "tui.screens.nextsteps:NextStepsScreen"),
 )
 
 STEP_IDS = tuple(step.id for step in STEPS)
+
+
+def owns(prefixes: tuple[str, ...], field: str) -> bool:
+    """Whether the rules field id ``field`` belongs to one of ``prefixes``."""
+    return any(field == p or field.startswith((p + ".", p + "[")) for p in prefixes)
 
 
 def step(step_id: str) -> Step:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from tui.screens.messages import Edited
@@ -117,6 +118,10 @@ class Field(Vertical):
         self.apply(value)
         self.post_message(Edited(self.field))
 
+    def on_descendant_focus(self) -> None:
+        # Textual scrolls the input into view; its label (above it) must be seen too.
+        self.call_after_refresh(self.scroll_visible, animate=False)
+
     def on_input_blurred(self, event: Input.Blurred) -> None:
         event.stop()
         if not self.touched:
@@ -148,6 +153,12 @@ class MarkedCheckbox(Checkbox):
     @property
     def _button(self) -> Content:
         return Content.styled("[x]" if self.value else "[ ]", "bold" if self.value else "")
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Textual's is always 1; a label that wraps (a narrow terminal) needs its lines.
+        if self.styles.text_wrap != "wrap":
+            return 1
+        return self.render().get_height(self.styles, width)
 
 
 class MarkedRadioButton(RadioButton):
@@ -257,6 +268,9 @@ class ChoiceField(Vertical):
     def input(self) -> RadioSet:
         """What takes the focus (as ``Field.input``)."""
         return self.query_one(RadioSet)
+
+    def on_descendant_focus(self) -> None:
+        self.call_after_refresh(self.scroll_visible, animate=False)
 
     def show_problem(self, problem: str | None) -> None:
         self.query_one(".field--problem", Static).update(problem or "")
