@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from tui.errors import UserError
-from tui.package.wim.format import MAGIC as WIM_MAGIC
+from tui.package.wim.header import MAGIC as WIM_MAGIC
 from tui.safefile import lock, open_regular, remove_stale_temps
 from tui.usb import drives
 
