@@ -34,7 +34,7 @@ class DamagedTree(ValueError):
     """The metadata resource is not valid; the message says what is wrong, for the reader."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)  # not frozen: that costs µs per entry, and trees are big
 class Dentry:
     """A directory entry without its extra streams. Times are FILETIMEs."""
 
@@ -166,9 +166,11 @@ def _unpack(data: bytes, at: int, length: int) -> Dentry:
         name = data[start : start + name_bytes].decode("utf-16-le")
     except UnicodeDecodeError:
         raise DamagedTree("a file name is not valid UTF-16") from None
-    start += name_bytes + 2 if name_bytes else 0
-    # Not used by the reader, so never refused: lone surrogates kept, cut at the entry's end.
-    short = data[start : min(start + short_bytes, at + length)]
+    short = ""
+    if short_bytes:  # not used by the reader, so never refused: cut at the entry's end
+        start += name_bytes + 2 if name_bytes else 0
+        end = min(start + short_bytes, at + length)
+        short = data[start:end].decode("utf-16-le", "surrogatepass")
     return Dentry(
         attributes=attributes,
         security_id=security_id,
@@ -182,7 +184,7 @@ def _unpack(data: bytes, at: int, length: int) -> Dentry:
         reserved=reserved,
         hard_link_group=hard_link_group,
         extra_streams=extra_streams,
-        short_name=short.decode("utf-16-le", "surrogatepass"),
+        short_name=short,
         name=name,
     )
 

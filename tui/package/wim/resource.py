@@ -46,7 +46,7 @@ class Resource:
 NO_RESOURCE = Resource(0, 0, 0, 0)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)  # not frozen: that costs µs per entry, and tables are big
 class BlobEntry:
     """One entry of the blob table: a stored content, its SHA-1 and how many files use it."""
 
