@@ -152,7 +152,8 @@ def test_damaged_package_is_one_clear_error(tmp_path, damage):
 
 
 def test_wim_that_is_not_a_provisioning_package(tmp_path):
-    from tui.package.wim.writer import ImageInfo, write_wim
+    from tui.package.wim.imagexml import ImageInfo
+    from tui.package.wim.writer import write_wim
 
     out = tmp_path / "plain.wim"
     with open(out, "wb") as f:
@@ -174,8 +175,9 @@ def test_missing_package_file(tmp_path):
 
 
 def test_broken_provxml_inside_a_package(tmp_path):
+    from tui.package.wim.imagexml import ImageInfo
     from tui.package.wim.reader import WimReader
-    from tui.package.wim.writer import ImageInfo, write_wim
+    from tui.package.wim.writer import write_wim
 
     with WimReader(SAMPLES / "mosd.ppkg") as r:
         tree = [(p, r.read(p)) for p in r.files()]
@@ -215,8 +217,9 @@ def test_random_damage_never_escapes_as_a_traceback(tmp_path):
 
 
 def test_entity_expansion_in_a_package_is_not_followed(tmp_path):
+    from tui.package.wim.imagexml import ImageInfo
     from tui.package.wim.reader import WimReader
-    from tui.package.wim.writer import ImageInfo, write_wim
+    from tui.package.wim.writer import write_wim
 
     with WimReader(SAMPLES / "mosd.ppkg") as r:
         tree = {p: r.read(p) for p in r.files()}

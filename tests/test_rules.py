@@ -624,7 +624,8 @@ def _package_name_refused(name: str) -> bool:
 
 def _wim_refuses(name: str) -> bool:
     from tui.errors import UserError
-    from tui.package.wim.writer import ImageInfo, write_wim
+    from tui.package.wim.imagexml import ImageInfo
+    from tui.package.wim.writer import write_wim
 
     info = ImageInfo("x", timestamp=datetime(2026, 11, 30, tzinfo=UTC))
     try:

@@ -20,8 +20,9 @@ from conftest import SAMPLES
 from test_wim_writer import blob_table, build, payload, resource_bytes, run
 
 from tui.errors import UserError
-from tui.package.wim.format import BLOB_ENTRY, HEADER, RES_METADATA, RESHDR, Resource
+from tui.package.wim.header import Header
 from tui.package.wim.reader import WimReader
+from tui.package.wim.resource import BLOB_ENTRY, RES_METADATA, RESHDR, Resource
 
 HANG_GUARD_SECONDS = 20  # a hang detector only; a case normally takes milliseconds
 INTERESTING = [0, 1, 7, 8, 49, 50, 51, 103, 104, 208, 0x7FFFFFFF, 0xFFFFFFFF, 1 << 32]
@@ -148,8 +149,7 @@ def test_flipped_bytes(targets, tmp_path, name):
 
 def resource_slots(data: bytes) -> list[int]:
     """Offsets of every resource header: blob table and XML in the header, then each entry."""
-    fields = HEADER.unpack_from(data)
-    table = Resource.unpack(fields[9])
+    table = Header.unpack(data).blob_table
     slots = [48, 72, 96, 124]
     slots += range(table.offset, table.offset + table.size, BLOB_ENTRY.size)
     return slots
@@ -226,7 +226,7 @@ def with_metadata(data: bytes, change: Callable[[bytearray], None]) -> bytes:
     size = len(meta)
     change(meta)
     assert len(meta) == size
-    table = Resource.unpack(HEADER.unpack_from(data)[9])
+    table = Header.unpack(data).blob_table
     moved = Resource(len(meta), RES_METADATA, len(out), len(meta))
     out[table.offset : table.offset + RESHDR.size] = moved.pack()
     digest_at = table.offset + BLOB_ENTRY.size - 20
@@ -390,8 +390,7 @@ def test_hostile_xml_is_not_expanded(ours, tmp_path):
     )
     xml = b"\xff\xfe" + bomb.encode("utf-16-le")
     data = bytearray(ours)
-    fields = HEADER.unpack_from(data)
-    old = Resource.unpack(fields[10])
+    old = Header.unpack(data).xml
     data = data[: old.offset] + xml
     data[72:96] = Resource(len(xml), 0x02, old.offset, len(xml)).pack()
     path = tmp_path / "bomb.ppkg"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -20,16 +21,18 @@ from conftest import REPO, SAMPLES
 from lxml import etree
 
 from tui.package.build import ROOT_ORDER
-from tui.package.wim.format import (
+from tui.package.wim.dentry import ATTR_DIRECTORY, Dentry
+from tui.package.wim.header import Header
+from tui.package.wim.imagexml import ImageInfo
+from tui.package.wim.reader import WimReader
+from tui.package.wim.resource import (
     BLOB_ENTRY,
-    DENTRY,
-    HEADER,
+    NO_RESOURCE,
     RES_COMPRESSED,
     RES_METADATA,
-    Resource,
+    BlobEntry,
 )
-from tui.package.wim.reader import WimReader
-from tui.package.wim.writer import ImageInfo, write_wim
+from tui.package.wim.writer import write_wim
 
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.glob("*.ppkg"))
 
@@ -51,15 +54,15 @@ class Wim:
     tui.package.wim.reader)."""
 
     def __init__(self, data: bytes, reader: WimReader) -> None:
-        fields = HEADER.unpack_from(data)
-        self.header = fields[:5] + fields[6:9] + (fields[12],)  # all but the GUID
-        self.table_res, self.xml_res = Resource.unpack(fields[9]), Resource.unpack(fields[10])
-        self.empty_parts = (Resource.unpack(fields[11]).size, Resource.unpack(fields[13]).size)
-        self.blobs = []  # (flags, reference count, sha1) in table order
-        for at in range(self.table_res.offset, self.table_res.offset + self.table_res.size, 50):
-            res_bytes, _part, refs, digest = BLOB_ENTRY.unpack_from(data, at)
-            res = Resource.unpack(res_bytes)
-            self.blobs.append((res, refs, digest))
+        header = Header.unpack(data)
+        self.table_res, self.xml_res = header.blob_table, header.xml
+        # all but the GUID and where the blob table and the XML lie
+        self.header = replace(header, guid=bytes(16), blob_table=NO_RESOURCE, xml=NO_RESOURCE)
+        self.blobs = []  # (resource, reference count, sha1) in table order
+        table_end = self.table_res.offset + self.table_res.size
+        for at in range(self.table_res.offset, table_end, BLOB_ENTRY.size):
+            entry = BlobEntry.unpack(data, at)
+            self.blobs.append((entry.resource, entry.ref_count, entry.hash))
         metadata = next(res for res, _, _ in self.blobs if res.flags & RES_METADATA)
         self.meta = b"".join(reader._pieces(metadata))
         self.security = struct.unpack_from("<II", self.meta)
@@ -68,22 +71,21 @@ class Wim:
         self.xml = etree.fromstring(xml)
         self.first_blob_at = min(res.offset for res, _, _ in self.blobs)
 
-    def _entries(self) -> list[tuple[str, tuple]]:
-        """(path, fields) of every entry, in the order they lie in the metadata resource."""
+    def _entries(self) -> list[tuple[str, Dentry]]:
+        """(path, entry) of every entry, in the order they lie in the metadata resource."""
         paths = {}
         total = (self.security[0] + 7) & ~7 or 8
         stack = [(total, "")]
         while stack:
             at, prefix = stack.pop()
             while (length := struct.unpack_from("<Q", self.meta, at)[0]) != 0:
-                f = DENTRY.unpack_from(self.meta, at)
-                name = self.meta[at + 102 : at + 102 + f[14]].decode("utf-16-le")
-                path = prefix + name
-                paths[at] = (path, f)
-                if f[1] & 0x10 and f[3]:
-                    stack.append((f[3], path + "/" if path else ""))
+                entry = Dentry.unpack(self.meta, at)
+                path = prefix + entry.name
+                paths[at] = (path, entry)
+                if entry.attributes & ATTR_DIRECTORY and entry.subdir_offset:
+                    stack.append((entry.subdir_offset, path + "/" if path else ""))
                 at += (length + 7) & ~7
-                if not prefix and not name:
+                if not prefix and not entry.name:
                     break  # the root has no siblings
         return [paths[at] for at in sorted(paths)]
 
@@ -114,9 +116,13 @@ def _filetime(element) -> int:
     return int(element.findtext("HIGHPART"), 16) << 32 | int(element.findtext("LOWPART"), 16)
 
 
+def _times(entry: Dentry) -> tuple[int, int, int]:
+    return entry.creation_time, entry.last_access_time, entry.last_write_time
+
+
 def differences(theirs: Wim, ours: Wim) -> set[str]:
     found = set()
-    if theirs.header != ours.header or theirs.empty_parts != ours.empty_parts:
+    if theirs.header != ours.header:
         found.add("header")
     # blob table: the metadata entry and its flags, then every blob by content
     if (theirs.blobs[0][0].flags, ours.blobs[0][0].flags) != (0x06, 0x06):
@@ -145,17 +151,26 @@ def differences(theirs: Wim, ours: Wim) -> set[str]:
     o_fields = dict(ours.entries)
     for path in t_fields.keys() & o_fields.keys():
         t, o = t_fields[path], o_fields[path]
-        if t[1] != o[1]:
+        if t.attributes != o.attributes:
             found.add("attributes")
-        if t[2] != o[2]:
+        if t.security_id != o.security_id:
             found.add("security-ids")
-        if t[13] != o[13]:
+        if t.short_name != o.short_name:
             found.add("short-names")
-        if t[6:9] != o[6:9]:
+        if _times(t) != _times(o):
             found.add("file-times")
-        if (t[9], t[11], t[12]) != (o[9], o[11], o[12]):
+        if (t.hash, t.hard_link_group, t.extra_streams) != (
+            o.hash,
+            o.hard_link_group,
+            o.extra_streams,
+        ):
             found.add("dentry-hash-links-streams")
-        if t[3] != o[3] and not t[1] & 0x10 or bool(t[3]) != bool(o[3]):
+        subdir_differs = t.subdir_offset != o.subdir_offset
+        if (
+            subdir_differs
+            and not t.attributes & ATTR_DIRECTORY
+            or (bool(t.subdir_offset) != bool(o.subdir_offset))
+        ):
             found.add("subdir-offsets")
     # image XML: elements in order, their values, and the top-level TOTALBYTES rule
     t_image, o_image = theirs.xml.find("IMAGE"), ours.xml.find("IMAGE")

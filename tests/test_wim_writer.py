@@ -16,10 +16,18 @@ import pytest
 from lxml import etree
 
 from tui.errors import UserError
-from tui.package.wim.format import BLOB_ENTRY, HEADER, RES_COMPRESSED, Resource, filetime
-from tui.package.wim.writer import ImageInfo, write_wim
+from tui.package.wim.filetime import filetime
+from tui.package.wim.header import Header
+from tui.package.wim.imagexml import ImageInfo
+from tui.package.wim.resource import (
+    BLOB_ENTRY,
+    RES_COMPRESSED,
+    BlobEntry,
+    Resource,
+    compress_resource,
+)
+from tui.package.wim.writer import write_wim
 from tui.package.wim.xpress import decompress
-from tui.package.wim.xpress_encode import compress_resource
 
 # Every WIM a test here leaves behind is read by wimlib and 7-Zip too (conftest.py).
 pytestmark = pytest.mark.usefixtures("real_readers_check")
@@ -125,13 +133,12 @@ def resource_bytes(data: bytes, res: Resource) -> bytes:
 
 
 def blob_table(data: bytes) -> list[tuple[Resource, int, bytes]]:
-    fields = HEADER.unpack_from(data)
-    table = Resource.unpack(fields[9])
+    table = Header.unpack(data).blob_table
     raw = data[table.offset : table.offset + table.size]
     out = []
     for at in range(0, len(raw), BLOB_ENTRY.size):
-        header, _part, refs, digest = BLOB_ENTRY.unpack_from(raw, at)
-        out.append((Resource.unpack(header), refs, digest))
+        entry = BlobEntry.unpack(raw, at)
+        out.append((entry.resource, entry.ref_count, entry.hash))
     return out
 
 
@@ -197,7 +204,7 @@ def test_wimlib_sees_the_image_properties_in_icd_order(built):
         assert image.findtext(f"{tag}/HIGHPART") == f"0x{ft >> 32:08X}"
         assert image.findtext(f"{tag}/LOWPART") == f"0x{ft & 0xFFFFFFFF:08X}"
     # The top-level TOTALBYTES is the offset of the XML data, as in ICD output.
-    xml_offset = Resource.unpack(HEADER.unpack_from(wim.read_bytes())[10]).offset
+    xml_offset = Header.unpack(wim.read_bytes()).xml.offset
     assert root.findtext("TOTALBYTES") == str(xml_offset)
 
 
@@ -221,14 +228,19 @@ def test_file_times_are_the_timestamp(built, tmp_path):
 def test_header_and_layout_as_icd_writes_them(built):
     wim, expected = built
     data = wim.read_bytes()
-    fields = HEADER.unpack_from(data)
-    magic, size, version, flags, chunk, _guid, part, parts, images = fields[:9]
-    assert (magic, size, version, flags, chunk) == (b"MSWIM\0\0\0", 208, 0x10D00, 0x20082, 32768)
-    assert (part, parts, images) == (1, 1, 1)
-    table, xml = Resource.unpack(fields[9]), Resource.unpack(fields[10])
-    assert Resource.unpack(fields[11]).size == 0  # no boot metadata
-    assert fields[12] == 0
-    assert Resource.unpack(fields[13]).size == 0  # no integrity table
+    h = Header.unpack(data)
+    assert (h.magic, h.header_size, h.version, h.flags, h.chunk_size) == (
+        b"MSWIM\0\0\0",
+        208,
+        0x10D00,
+        0x20082,
+        32768,
+    )
+    assert (h.part_number, h.total_parts, h.image_count) == (1, 1, 1)
+    table, xml = h.blob_table, h.xml
+    assert h.boot_metadata.size == 0  # no boot metadata
+    assert h.boot_index == 0
+    assert h.integrity.size == 0  # no integrity table
     # blobs, metadata, blob table, XML, nothing after it
     assert xml.offset + xml.size == len(data)
     assert table.offset + table.size == xml.offset
@@ -271,7 +283,7 @@ def test_output_is_deterministic_whatever_the_input_order_and_source_kind(tmp_pa
 def test_explicit_guid_is_used(tmp_path):
     guid = bytes(range(16))
     wim = build(tmp_path / "g.wim", {"a.txt": b"a"}, guid=guid)
-    assert HEADER.unpack_from(wim.read_bytes())[5] == guid
+    assert Header.unpack(wim.read_bytes()).guid == guid
     assert "0x000102030405060708090a0b0c0d0e0f" in run("wimlib-imagex", "info", wim).stdout
 
 

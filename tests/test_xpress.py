@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui.package.wim.writer import ImageInfo, write_wim
-from tui.package.wim.xpress import MAX_CODEWORD_LEN, decompress
-from tui.package.wim.xpress_encode import WIM_CHUNK, _code_lengths, compress, compress_resource
+from tui.package.wim.imagexml import ImageInfo
+from tui.package.wim.resource import CHUNK_SIZE as WIM_CHUNK
+from tui.package.wim.resource import compress_resource
+from tui.package.wim.writer import write_wim
+from tui.package.wim.xpress import MAX_CODEWORD_LEN, _code_lengths, compress, decompress
 
 pytestmark = pytest.mark.usefixtures("real_readers_check")
 RNG_SEED = 20250304

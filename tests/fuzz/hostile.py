@@ -18,7 +18,8 @@ from pathlib import Path
 
 from tui.errors import UserError
 from tui.package.wim import writer as wim
-from tui.package.wim.writer import ImageInfo, write_wim
+from tui.package.wim.imagexml import ImageInfo
+from tui.package.wim.writer import write_wim
 
 STAMP = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 PROV = "Multivariant/0/Prov"

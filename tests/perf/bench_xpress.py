@@ -6,7 +6,7 @@ The input is a tree made from this repository: its Python sources, docs and test
 files inside the four real sample packages, plus a few generated shapes (provisioning-like
 XML, a log, an all-zero file, random bytes). wimlib-imagex captures the same tree with
 --compress=XPRESS; `info --blobs` gives each blob's stored size. Prints our MB/s (input bytes
-per second of tui.package.wim.xpress.compress_resource, best of --repeat) and our total
+per second of tui.package.wim.resource.compress_resource, best of --repeat) and our total
 stored size ÷ wimlib's, overall and per kind. Targets: >= 2 MB/s, <= 1.15x.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tui.package.wim.xpress_encode import compress_resource  # noqa: E402
+from tui.package.wim.resource import compress_resource  # noqa: E402
 
 
 def make_tree(base: Path) -> None:

@@ -84,7 +84,7 @@ def _timestamp(text: str | None):
     from datetime import UTC, datetime
 
     from tui.errors import UserError
-    from tui.package.wim.format import FILETIME_EPOCH
+    from tui.package.wim.filetime import FILETIME_EPOCH
 
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)

@@ -247,7 +247,7 @@ def notes(package_id: str) -> str:
 
 
 def image_info(project: Project, timestamp: datetime):
-    from tui.package.wim.writer import ImageInfo
+    from tui.package.wim.imagexml import ImageInfo
 
     pkg = project.package
     return ImageInfo(

@@ -17,7 +17,7 @@ from tui import safexml
 from tui.errors import UserError
 from tui.package import compiler as px
 from tui.package.build import CUSTOMIZATIONS, MASTER_DATASTORE, PROV
-from tui.package.wim.format import MAGIC as WIM_MAGIC
+from tui.package.wim.header import MAGIC as WIM_MAGIC
 from tui.project.model import OwnerType
 from tui.safefile import read_regular
 from tui.wcd.catalogue import derived_of

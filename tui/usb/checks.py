@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.errors import UserError
-from tui.package.wim.format import MAGIC as WIM_MAGIC
+from tui.package.wim.header import MAGIC as WIM_MAGIC
 from tui.project.names import CONTROL_CHARACTERS, FILE_NAME_FORBIDDEN, is_reserved_file_name
 from tui.safefile import open_regular
 from tui.usb import drives

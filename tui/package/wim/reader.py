@@ -12,34 +12,45 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from tui import safexml
 from tui.errors import UserError
-from tui.package.wim.format import (
+from tui.package.wim import imagexml
+from tui.package.wim.dentry import (
     ATTR_DIRECTORY,
     ATTR_REPARSE_POINT,
-    BLOB_ENTRY,
-    DENTRY,
+    DamagedTree,
+    read_entry,
+    root_offset,
+)
+from tui.package.wim.header import (
     HDR_COMPRESSION,
     HDR_LZMS,
     HDR_LZX,
     HDR_SPANNED,
     HDR_XPRESS,
     HDR_XPRESS_2,
-    HEADER,
     HEADER_SIZE,
     MAGIC,
+    VERSION_SOLID,
+    Header,
+)
+from tui.package.wim.resource import (
+    BLOB_ENTRY,
+    CHUNK_SIZE,
     RES_COMPRESSED,
     RES_METADATA,
     RES_SOLID,
     RES_SPANNED,
     ZERO_HASH,
+    BlobEntry,
     Resource,
-    from_filetime,
+    chunk_count,
+    chunk_entry_size,
+    chunk_starts,
 )
 from tui.package.wim.xpress import XpressError, decompress
 from tui.safefile import open_regular
@@ -53,8 +64,6 @@ MAX_DEPTH = 64  # folders inside folders
 MAX_PATH = 1_024  # characters of one path
 MAX_PATHS_TOTAL = 4 << 20  # characters of all paths together
 READ_PIECE = 1 << 20
-VERSION_SOLID = 0x00000E00
-_UNSAFE_NAME_CHARS = ("/", "\\", "\0")
 
 
 class _Damaged(Exception):
@@ -138,34 +147,33 @@ class WimReader:
     def _load(self) -> None:
         if self._size < HEADER_SIZE:
             raise _Damaged("it is too short to be a WIM image")
-        fields = HEADER.unpack(self._pread(0, HEADER_SIZE))
-        magic, header_size, version, flags, chunk_size, _guid, part, parts, images = fields[:9]
-        blob_table, xml = Resource.unpack(fields[9]), Resource.unpack(fields[10])
-        if magic != MAGIC:
+        header = Header.unpack(self._pread(0, HEADER_SIZE))
+        flags, chunk_size = header.flags, header.chunk_size
+        if header.magic != MAGIC:
             raise _Damaged("it is not a WIM image (wrong signature)")
-        if header_size < HEADER_SIZE:
+        if header.header_size < HEADER_SIZE:
             raise _Damaged("its header size is wrong")
-        if version == VERSION_SOLID or flags & HDR_LZMS:
+        if header.version == VERSION_SOLID or flags & HDR_LZMS:
             raise UserError(f"'{self.path}' uses LZMS compression, which bulk-enroll cannot read.")
         if flags & HDR_COMPRESSION and flags & HDR_LZX:
             raise UserError(f"'{self.path}' uses LZX compression, which bulk-enroll cannot read.")
-        if flags & HDR_SPANNED or part != 1 or parts != 1:
+        if flags & HDR_SPANNED or header.part_number != 1 or header.total_parts != 1:
             raise UserError(f"'{self.path}' is one part of a split WIM, which cannot be read.")
         if flags & HDR_COMPRESSION:
             if not flags & (HDR_XPRESS | HDR_XPRESS_2):
                 raise _Damaged("its compression type is unknown")
-            chunk_size = chunk_size or 32768
+            chunk_size = chunk_size or CHUNK_SIZE
             if chunk_size & (chunk_size - 1) or not 4096 <= chunk_size <= 65536:
                 raise _Damaged(f"its chunk size {chunk_size} is invalid")
             self.compression = "XPRESS"
         self._compressed = bool(flags & HDR_COMPRESSION)
         self._chunk_size = chunk_size
-        if images < 1:
+        if header.image_count < 1:
             raise _Damaged("it holds no image")
 
-        metadata = self._read_blob_table(blob_table)
-        if xml.original_size:
-            self.info = self._parse_xml(self._read_all(xml, MAX_XML, "its XML data"))
+        metadata = self._read_blob_table(header.blob_table)
+        if header.xml.original_size:
+            self.info = self._parse_xml(self._read_all(header.xml, MAX_XML, "its XML data"))
         self._read_metadata(metadata)
 
     def _read_blob_table(self, res: Resource) -> Resource:
@@ -174,44 +182,36 @@ class WimReader:
             raise _Damaged("its file table has a partial entry")
         if len(table) // BLOB_ENTRY.size > MAX_BLOBS:
             raise _Damaged(f"its file table has more than {MAX_BLOBS:,} entries")
-        first_metadata: tuple[Resource, bytes] | None = None
+        first_metadata: BlobEntry | None = None
         for at in range(0, len(table), BLOB_ENTRY.size):
-            header, _part, _refs, digest = BLOB_ENTRY.unpack_from(table, at)
-            entry = Resource.unpack(header)
-            if entry.flags & RES_METADATA:
+            entry = BlobEntry.unpack(table, at)
+            if entry.resource.flags & RES_METADATA:
                 if first_metadata is None:
-                    first_metadata = (entry, digest)
+                    first_metadata = entry
             else:
-                self._blobs.setdefault(digest, entry)
+                self._blobs.setdefault(entry.hash, entry.resource)
         if first_metadata is None:
             raise _Damaged("it has no image metadata")
-        self._metadata_hash = first_metadata[1]
-        return first_metadata[0]
+        self._metadata_hash = first_metadata.hash
+        return first_metadata.resource
 
     def _read_metadata(self, res: Resource) -> None:
         data = self._read_all(res, MAX_METADATA, "its directory tree")
         if hashlib.sha1(data).digest() != self._metadata_hash:
             raise _Damaged("its directory tree does not match its checksum")
-        if len(data) < 8:
-            raise _Damaged("its directory tree is truncated")
-        total, count = struct.unpack_from("<II", data)
-        total = (total + 7) & ~7 or 8
-        if total > len(data) or 8 + 8 * count > total:
-            raise _Damaged("its security data is invalid")
-        _walk_tree(data, total, self._files)
+        try:
+            _walk_tree(data, root_offset(data), self._files)
+        except DamagedTree as e:
+            raise _Damaged(str(e)) from None
         for name, digest in self._files.items():
             if digest != ZERO_HASH and digest not in self._blobs:
                 raise _Damaged(f"the data of '{name}' is missing")
 
     def _parse_xml(self, data: bytes) -> dict[str, str]:
         try:
-            root = safexml.parse(data, MAX_XML)
+            return imagexml.unpack(data, MAX_XML)
         except safexml.XmlRefused as e:
             raise _Damaged(f"its XML data is {e}") from None
-        image = root.find("IMAGE[@INDEX='1']")
-        if image is None:
-            image = root.find("IMAGE")
-        return {} if image is None else _flatten(image)
 
     # --- resources -----------------------------------------------------------------------------
 
@@ -248,15 +248,13 @@ class WimReader:
 
     def _chunks(self, res: Resource) -> Iterator[bytes]:
         size, chunk = res.original_size, self._chunk_size
-        count = (size + chunk - 1) // chunk
+        count = chunk_count(size, chunk)
         if count == 0:
             return
-        entry = 8 if size > 0xFFFFFFFF else 4
-        table_size = (count - 1) * entry
+        table_size = (count - 1) * chunk_entry_size(size)
         if table_size >= res.size:
             raise _Damaged("a chunk table is larger than its resource")
-        raw = self._pread(res.offset, table_size)
-        starts = [0, *struct.unpack(f"<{count - 1}{'Q' if entry == 8 else 'I'}", raw)]
+        starts = chunk_starts(self._pread(res.offset, table_size), size)
         starts.append(res.size - table_size)
         for i in range(count):
             csize = starts[i + 1] - starts[i]
@@ -313,13 +311,14 @@ class _Stream(io.RawIOBase):
 
 def _walk_tree(data: bytes, root_at: int, files: dict[str, bytes]) -> None:
     """Collect every regular file below the root entry at root_at into files."""
-    root = _dentry(data, root_at)
-    if root is None or not root[1] & ATTR_DIRECTORY:
+    found = read_entry(data, root_at)
+    root = found[0] if found else None
+    if root is None or not root.attributes & ATTR_DIRECTORY:
         raise _Damaged("its root is not a folder")
     seen: set[int] = {root_at}
     folders: set[str] = set()
     chars = 0
-    stack = [("", 0, root[2])]
+    stack = [("", 0, root.subdir_offset)]
     while stack:
         prefix, depth, at = stack.pop()
         if not at:
@@ -327,13 +326,14 @@ def _walk_tree(data: bytes, root_at: int, files: dict[str, bytes]) -> None:
         if depth >= MAX_DEPTH:
             raise _Damaged(f"its folders are nested more than {MAX_DEPTH} deep")
         names: set[str] = set()
-        while (entry := _dentry(data, at)) is not None:
+        while (found := read_entry(data, at)) is not None:
             if at in seen:
                 raise _Damaged("its directory tree loops")
             if len(seen) > MAX_ENTRIES:
                 raise _Damaged(f"it holds more than {MAX_ENTRIES:,} files and folders")
             seen.add(at)
-            name, attributes, subdir, digest, at = entry
+            entry, digest, at = found
+            name = entry.name
             if name in names or not name:
                 raise _Damaged("a folder holds two entries with the same name")
             names.add(name)
@@ -343,10 +343,10 @@ def _walk_tree(data: bytes, root_at: int, files: dict[str, bytes]) -> None:
             if chars > MAX_PATHS_TOTAL:
                 raise _Damaged(f"its paths together are longer than {MAX_PATHS_TOTAL:,} characters")
             path = prefix + name
-            if attributes & ATTR_DIRECTORY:
+            if entry.attributes & ATTR_DIRECTORY:
                 folders.add(path)
-                stack.append((path + "/", depth + 1, subdir))
-            elif not attributes & ATTR_REPARSE_POINT:
+                stack.append((path + "/", depth + 1, entry.subdir_offset))
+            elif not entry.attributes & ATTR_REPARSE_POINT:
                 files[path] = digest
     if folders & files.keys():
         raise _Damaged("a path is both a file and a folder")
@@ -354,62 +354,3 @@ def _walk_tree(data: bytes, root_at: int, files: dict[str, bytes]) -> None:
 
 def _size(n: int) -> str:
     return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
-
-
-def _dentry(data: bytes, at: int) -> tuple[str, int, int, bytes, int] | None:
-    """(name, attributes, subdir offset, data hash, offset of the next sibling), or None at the
-    end of a folder's list."""
-    if at + 8 > len(data):
-        raise _Damaged("its directory tree is truncated")
-    length = (int.from_bytes(data[at : at + 8], "little") + 7) & ~7
-    if length <= 8:
-        return None
-    if length < DENTRY.size or at + length > len(data):
-        raise _Damaged("a directory entry has an invalid length")
-    fields = DENTRY.unpack_from(data, at)
-    attributes, subdir, digest = fields[1], fields[3], fields[9]
-    extra_streams, short_len, name_len = fields[12], fields[13], fields[14]
-    if name_len & 1 or short_len & 1 or DENTRY.size + name_len + short_len > length:
-        raise _Damaged("a directory entry has an invalid name length")
-    try:
-        name = data[at + DENTRY.size : at + DENTRY.size + name_len].decode("utf-16-le")
-    except UnicodeDecodeError:
-        raise _Damaged("a file name is not valid UTF-16") from None
-    if name in (".", "..") or any(c in name for c in _UNSAFE_NAME_CHARS):
-        raise _Damaged("it holds an unsafe file name")
-    if subdir and subdir + 8 > len(data):
-        raise _Damaged("a folder's entries lie outside the directory tree")
-    at += length
-    for _ in range(extra_streams):
-        if at + 38 > len(data):
-            raise _Damaged("a stream entry is truncated")
-        stream_len = (int.from_bytes(data[at : at + 8], "little") + 7) & ~7
-        if stream_len < 38 or at + stream_len > len(data):
-            raise _Damaged("a stream entry has an invalid length")
-        stream_hash = data[at + 16 : at + 36]
-        unnamed = data[at + 36 : at + 38] == b"\0\0"
-        if unnamed and digest == ZERO_HASH and not attributes & ATTR_REPARSE_POINT:
-            digest = stream_hash
-        at += stream_len
-    return name, attributes, subdir, digest, at
-
-
-def _flatten(element, prefix: str = "") -> dict[str, str]:
-    """The image's properties: NAME -> text; times as ISO 8601; other nesting as A/B keys."""
-    out: dict[str, str] = {}
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        key = prefix + child.tag
-        high, low = child.findtext("HIGHPART"), child.findtext("LOWPART")
-        if high is not None and low is not None:
-            try:
-                out[key] = from_filetime(int(high, 16) << 32 | int(low, 16)).isoformat()
-                continue
-            except (ValueError, OverflowError, OSError):
-                pass
-        if len(child):
-            out.update(_flatten(child, key + "/"))
-        else:
-            out[key] = child.text or ""
-    return out

@@ -1,4 +1,4 @@
-"""The WIM container of a provisioning package: the writer (structures: tui/package/wim/format.py).
+"""The WIM container of a provisioning package: the streaming writer.
 
 One image of regular files and folders laid out as ICD lays them out, identical contents
 stored once, deterministic bytes for the same input and timestamp. The metadata and every blob
@@ -12,29 +12,32 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from tui.errors import UserError
-from tui.package.wim.format import (
+from tui.package.wim import imagexml
+from tui.package.wim.dentry import (
     ATTR_ARCHIVE,
     ATTR_DIRECTORY,
-    BLOB_ENTRY,
-    DENTRY,
-    HEADER_SIZE,
-    NO_SECURITY,
+    EMPTY_SECURITY,
+    END_OF_LIST,
+    Dentry,
+    entry_length,
+)
+from tui.package.wim.filetime import filetime
+from tui.package.wim.header import HEADER_SIZE, Header
+from tui.package.wim.imagexml import ImageInfo
+from tui.package.wim.payload import copy_hashed, file_size, read_small
+from tui.package.wim.resource import (
     RES_COMPRESSED,
     RES_METADATA,
-    SECURITY_EMPTY,
     ZERO_HASH,
+    BlobEntry,
     Resource,
-    filetime,
-    header,
+    compress_resource,
 )
-from tui.package.wim.payload import copy_hashed, file_size, read_small
-from tui.package.wim.xpress_encode import compress_resource
 from tui.project.names import CONTROL_CHARACTERS, FILE_NAME_FORBIDDEN
 
 # Blobs up to this size are compressed (about a second each at worst in pure Python); larger
@@ -56,21 +59,6 @@ class Blob:
 
 
 Source = bytes | Path | Blob  # contents, a local file streamed from disk, or stored ones
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """The image's entry in the WIM XML data, which carries the package metadata."""
-
-    name: str
-    description: str = ""
-    author: str = ""
-    notes: str = ""
-    version: str = "1.0"
-    altitude: int = 5000
-    reset_clear: bool = False
-    package_id: str = ""
-    timestamp: datetime = field(kw_only=True)
 
 
 # --- the tree ----------------------------------------------------------------------------------
@@ -173,35 +161,6 @@ def _count(node: _Node) -> tuple[int, int]:
 # --- the metadata resource ---------------------------------------------------------------------
 
 
-def _dentry_length(name: str) -> int:
-    name_bytes = len(name.encode("utf-16-le")) + 2 if name else 0
-    return (DENTRY.size + name_bytes + 7) & ~7
-
-
-def _dentry(node: _Node, subdir_offset: int, time: int) -> bytes:
-    name = node.name.encode("utf-16-le")
-    is_dir = node.children is not None
-    fixed = DENTRY.pack(
-        _dentry_length(node.name),
-        ATTR_DIRECTORY if is_dir else ATTR_ARCHIVE,
-        NO_SECURITY,
-        subdir_offset,
-        0,
-        0,
-        time,
-        time,
-        time,
-        node.hash,
-        0,
-        0,  # hard link group: none
-        0,  # extra streams
-        0,  # short name
-        len(name),
-    )
-    body = fixed + (name + b"\0\0" if name else b"")
-    return body.ljust(_dentry_length(node.name), b"\0")
-
-
 def metadata_resource(root: _Node, time: int, first: Sequence[str] = ()) -> bytes:
     """Security data (none), the root entry and an end marker, then depth first (as ICD and
     wimlib): a folder's children and an 8-byte end marker, followed by each child folder's
@@ -214,71 +173,30 @@ def metadata_resource(root: _Node, time: int, first: Sequence[str] = ()) -> byte
         order.append((folder, children))
         stack += reversed([c for c in children if c.children is not None])
     offsets: dict[int, int] = {}  # id(folder) -> offset of its children
-    at = len(SECURITY_EMPTY) + _dentry_length("") + 8
+    at = len(EMPTY_SECURITY) + entry_length("") + len(END_OF_LIST)
     for folder, children in order:
         offsets[id(folder)] = at
-        at += sum(_dentry_length(c.name) for c in children) + 8
+        at += sum(entry_length(c.name) for c in children) + len(END_OF_LIST)
 
     def entry(node: _Node) -> bytes:
-        return _dentry(node, offsets.get(id(node), 0), time)
+        return Dentry(
+            attributes=ATTR_ARCHIVE if node.children is None else ATTR_DIRECTORY,
+            subdir_offset=offsets.get(id(node), 0),
+            creation_time=time,
+            last_access_time=time,
+            last_write_time=time,
+            hash=node.hash,
+            name=node.name,
+        ).pack()
 
-    out = bytearray(SECURITY_EMPTY)
-    out += entry(root) + bytes(8)
+    out = bytearray(EMPTY_SECURITY)
+    out += entry(root) + END_OF_LIST
     for _, children in order:
         for child in children:
             out += entry(child)
-        out += bytes(8)
+        out += END_OF_LIST
     assert len(out) == at
     return bytes(out)
-
-
-# --- the XML data ------------------------------------------------------------------------------
-
-
-def _not_xml_char(ch: str) -> bool:
-    code = ord(ch)
-    if code < 32:
-        return ch not in "\t\n\r"
-    return 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF)
-
-
-def _xml_text(value: str, element: str) -> str:
-    if any(_not_xml_char(ch) for ch in value):
-        raise UserError(f"The package {element.lower()} contains a control character.")
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _time_xml(element: str, value: int) -> str:
-    return (
-        f"<{element}><HIGHPART>0x{value >> 32:08X}</HIGHPART>"
-        f"<LOWPART>0x{value & 0xFFFFFFFF:08X}</LOWPART></{element}>"
-    )
-
-
-def image_xml(
-    info: ImageInfo, *, dir_count: int, file_count: int, total_bytes: int, xml_offset: int
-) -> bytes:
-    """The WIM XML data, UTF-16LE with a BOM, elements in the order ICD writes them."""
-    time = filetime(info.timestamp)
-    texts = [
-        ("NAME", info.name),
-        ("DESCRIPTION", info.description),
-        ("NOTES", info.notes),
-        ("AUTHOR", info.author),
-        ("VERSION", info.version),
-        ("ALTITUDE", str(info.altitude)),
-        ("RESETCLEAR", "1" if info.reset_clear else "0"),
-        ("PACKAGEID", info.package_id),
-        ("DIRCOUNT", str(dir_count)),
-        ("FILECOUNT", str(file_count)),
-        ("TOTALBYTES", str(total_bytes)),
-        ("HARDLINKBYTES", "0"),
-    ]
-    image = "".join(f"<{tag}>{_xml_text(value, tag)}</{tag}>" for tag, value in texts)
-    image += _time_xml("CREATIONTIME", time) + _time_xml("LASTMODIFICATIONTIME", time)
-    image += "<WIMBOOT>0</WIMBOOT>"
-    xml = f'<WIM><TOTALBYTES>{xml_offset}</TOTALBYTES><IMAGE INDEX="1">{image}</IMAGE></WIM>'
-    return b"\xff\xfe" + xml.encode("utf-16-le")
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -377,17 +295,17 @@ class WimWriter:
         metadata_res = self._write_blob(metadata, RES_METADATA)
         # The blob table and the XML data stay raw, as ICD writes them.
         table = bytearray(
-            BLOB_ENTRY.pack(metadata_res.pack(), 1, 1, hashlib.sha1(metadata).digest())
+            BlobEntry(resource=metadata_res, hash=hashlib.sha1(metadata).digest()).pack()
         )
         for digest, res in self._stored.items():
             if digest in refs:
-                table += BLOB_ENTRY.pack(res.pack(), 1, refs[digest], digest)
+                table += BlobEntry(resource=res, ref_count=refs[digest], hash=digest).pack()
         table_res = Resource(len(table), RES_METADATA, out.tell(), len(table))
         out.write(table)
 
         dirs, count = _count(root)
         xml_offset = out.tell()
-        xml = image_xml(
+        xml = imagexml.pack(
             info,
             dir_count=dirs,
             file_count=count + ICD_FILECOUNT_EXTRA,
@@ -401,7 +319,7 @@ class WimWriter:
         if guid is None:
             guid = _derived_guid(metadata, bytes(table), xml)
         out.seek(0)
-        out.write(header(guid=guid, blob_table=table_res, xml=xml_res))
+        out.write(Header(guid=guid, blob_table=table_res, xml=xml_res).pack())
         out.seek(0, os.SEEK_END)
 
 
