@@ -310,19 +310,9 @@ class BulkEnrollApp(WorkerEnds, Building):
             self.goto_step(STEP_IDS[index - 1])
 
 
-def create_app(
-    *,
-    config_dir: Path | None = None,
-    today: date | None = None,
-    drive_source: Callable[[], list[Any]] | None = None,
-    identity: Any = None,
-    token_options: dict[str, Any] | None = None,
-    open_path: Path | None = None,
-    graph_identity: Any = None,
-    graph_options: dict[str, Any] | None = None,
-    log_file: Path | None = None,
-) -> BulkEnrollApp:
-    """The app, with what tests replace: config folder, date, drives, identity service.
+def create_app(**options: Any) -> BulkEnrollApp:
+    """The app, with what tests replace (the options of ``BulkEnrollApp``): config folder,
+    date, drives, identity service.
 
     ``drive_source(show_all)`` lists the drives (default: this machine's); ``identity``
     is a ``tui.entra.signin.SignInConfig`` used instead of the project's tenant connection;
@@ -330,17 +320,7 @@ def create_app(
     the browser sign-in, for the Graph checks too);
     ``graph_identity``/``graph_options`` likewise for the Microsoft Graph checks.
     """
-    return BulkEnrollApp(
-        config_dir=config_dir,
-        today=today,
-        drive_source=drive_source,
-        identity=identity,
-        token_options=token_options,
-        open_path=open_path,
-        graph_identity=graph_identity,
-        graph_options=graph_options,
-        log_file=log_file,
-    )
+    return BulkEnrollApp(**options)
 
 
 def run_app(open_path: Path | None = None) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
+
+from tui.cli.main import show_progress
 
 NAME = "check"
 HELP = "Check that the Entra ID tenant is ready for bulk enrollment (signs in to Microsoft Graph)."
@@ -95,10 +96,7 @@ def print_progress(event: object) -> None:
     else:
         text = event_text(event)
     if text:
-        from tui.project.logfile import log
-
-        log.info("Sign-in: %s", " ".join(text.split()))
-        print(text, file=sys.stderr, flush=True)
+        show_progress(text)
 
 
 def log_checks(checks) -> None:

@@ -179,3 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def show_progress(text: str) -> None:
+    """A step of a sign-in or check, on stderr and in the log (one line there)."""
+    from tui.project.logfile import log
+
+    log.info("Sign-in: %s", " ".join(text.split()))
+    print(text, file=sys.stderr, flush=True)

@@ -7,6 +7,8 @@ import json
 import sys
 from datetime import date
 
+from tui.cli.main import show_progress
+
 NAME = "token"
 HELP = (
     "Sign in to Entra ID (device code) and get a bulk token: stored into a project file, "
@@ -85,10 +87,7 @@ def print_progress(event: object) -> None:
     else:
         text = event_text(event)
     if text:
-        from tui.project.logfile import log
-
-        log.info("Sign-in: %s", " ".join(text.split()))
-        print(text, file=sys.stderr, flush=True)
+        show_progress(text)
 
 
 def run(args: argparse.Namespace) -> int:
