@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.errors import UserError
+from tui.project.localusers import ADMINISTRATORS
 from tui.project.model import Application, Certificate, JoinKind, LocalUser, Project, Wifi
 
 NAME = "acceptance"
@@ -134,7 +135,7 @@ def _remove_preinstalled(_: Path) -> Project:
 
 def _local_user(_: Path) -> Project:
     p = _base("local-user")
-    p.local_users = [LocalUser(LOCAL_USER, "Placeholder-Pa55!", "Administrators")]
+    p.local_users = [LocalUser(LOCAL_USER, "Placeholder-Pa55!", ADMINISTRATORS)]
     return p
 
 

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 
 from tui.cli.main import show_progress
+from tui.project.fieldrules import MAX_TOKEN_DAYS
 
 NAME = "token"
 HELP = (
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--expires",
         required=True,
         metavar="YYYY-MM-DD",
-        help="date the token expires: after today, at most 180 days away",
+        help=f"date the token expires: after today, at most {MAX_TOKEN_DAYS} days away",
     )
     parser.add_argument(
         "--project", metavar="FILE", help="project file to store the token into (owner-only)"

@@ -15,6 +15,7 @@ from pathlib import Path
 from tui.project.model import OwnerType, WifiSecurity
 
 MAX_TOKEN_DAYS = 180
+WIFI_KEY_MIN, WIFI_KEY_MAX = 8, 63  # a WPA2 passphrase; 64 hex digits are a raw key
 TOKEN_SOON_DAYS = 30
 
 _PRODUCT_KEY = re.compile(r"[A-Z0-9]{5}(-[A-Z0-9]{5}){4}", re.IGNORECASE)
@@ -100,8 +101,11 @@ def wifi_key(security: WifiSecurity, key: str) -> str | None:
         )
     if _HEX64.fullmatch(key):
         return None
-    if not 8 <= len(key) <= 63:
-        return f"a WPA2 key has 8 to 63 characters, or 64 hex digits (this one has {len(key)})."
+    if not WIFI_KEY_MIN <= len(key) <= WIFI_KEY_MAX:
+        return (
+            f"a WPA2 key has {WIFI_KEY_MIN} to {WIFI_KEY_MAX} characters, or 64 hex digits "
+            f"(this one has {len(key)})."
+        )
     if not all(" " <= c <= "~" for c in key):
         return "a WPA2 key may hold only printable ASCII characters (no accented letters)."
     return None

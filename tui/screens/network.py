@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from tui.project.fieldrules import WIFI_KEY_MAX, WIFI_KEY_MIN
 from tui.project.model import Wifi, WifiSecurity
 from tui.screens.step import StepScreen
 from tui.widgets.field import BoolField, ChoiceField, Field, SecretField
@@ -35,7 +36,8 @@ class NetworkScreen(StepScreen):
                 id="ssid",
             )
             yield SecretField(
-                "Key (8-63 characters, or 64 hex digits); Ctrl+R shows it",
+                f"Key ({WIFI_KEY_MIN}-{WIFI_KEY_MAX} characters, or 64 hex digits); "
+                "Ctrl+R shows it",
                 "wifi.key",
                 wifi.key,
                 apply=lambda v: setattr(self._wifi_for_form(), "key", v),
