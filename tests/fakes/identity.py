@@ -33,6 +33,7 @@ import re
 import secrets
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -127,6 +128,15 @@ def bulk_aadsts(code: int, text: str = "Something went wrong.") -> Reply:
     )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-reply (a cancelled sign-in) is not an error of the server:
+    socketserver would print its traceback into the test run's output."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)
+
+
 class FakeIdentityServer:
     """Start with ``with FakeIdentityServer(tmp_path) as server:``."""
 
@@ -167,7 +177,7 @@ class FakeIdentityServer:
         self.stop()
 
     def start(self) -> None:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        server = _QuietServer(("127.0.0.1", 0), _handler_class(self))
         server.daemon_threads = True
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
