@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 from tui.project.logfile import log
 from tui.screens.messages import StickDone, StickProgress, WriteProgress
 from tui.screens.step import StepScreen
+from tui.screens.workers import Ended, WorkerEnds
 from tui.screens.write_batch import BatchPanel, eject_all, summary
 from tui.screens.write_drives import DriveList, drive_note, replace_question
 from tui.screens.write_path import candidates_line, complete, typed_drive
@@ -27,8 +28,17 @@ from tui.screens.write_path import candidates_line, complete, typed_drive
 POLL_SECONDS = 1.0
 
 
-class WriteScreen(StepScreen):
+class WriteScreen(WorkerEnds, StepScreen):
     STEP = "write"
+    # Writes, probes and ejects report their own failures (a cancel is not one; the probe's
+    # once per distinct error), through the app's worker_failed.
+    WORKERS = {
+        "write": Ended("_written"),
+        "batch": Ended("_batch_written"),
+        "probe": Ended("_probed"),
+        "eject": Ended("_ejected"),
+        "typed": Ended("_typed_done", "Checking the mount point", "nothing was added"),
+    }
     BINDINGS = [
         Binding("w", "write", "Write"),
         Binding("space", "toggle", "Choose"),
@@ -103,7 +113,7 @@ class WriteScreen(StepScreen):
             exit_on_error=False,
         )
 
-    def _probed(self, worker: Worker) -> None:
+    def _probed(self, worker: Worker, _failure: str | None) -> None:
         if worker.state == WorkerState.SUCCESS:
             self._probe_error = ""
             if worker.result:
@@ -195,20 +205,13 @@ class WriteScreen(StepScreen):
                 partial(typed_drive, path), thread=True, group="typed", exit_on_error=False
             )
 
-    def _typed_done(self, worker: Worker) -> None:
-        from tui.errors import UserError
-
+    def _typed_done(self, worker: Worker, failure: str | None) -> None:
         if worker.state == WorkerState.SUCCESS:
             d = worker.result
             self.query_one(DriveList).add_typed(d)
             self.fill()
             self.notify(f"{d.mountpoint} added and chosen.")
-        elif isinstance(worker.error, UserError):
-            self.notify(worker.error.message, severity="error")
-        else:
-            failure = self.app.worker_failed(
-                worker.error, "Checking the mount point", "nothing was added"
-            )  # type: ignore[attr-defined]
+        elif failure:
             self.notify(failure, severity="error")
 
     # --- writing ----------------------------------------------------------------------
@@ -316,7 +319,7 @@ class WriteScreen(StepScreen):
         else:
             log.info("Writing to %s failed: %s", result.mountpoint, result.error)
 
-    def _batch_written(self, worker: Worker) -> None:
+    def _batch_written(self, worker: Worker, _failure: str | None) -> None:
         self._writing = False
         panel = self.query_one("#write-progress", BatchPanel)
         if worker.state == WorkerState.SUCCESS:
@@ -365,20 +368,7 @@ class WriteScreen(StepScreen):
             panel.step("Verifying: reading the package back from the stick…")
         panel.measure(message.done, message.total)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        done = {
-            "write": self._written,
-            "batch": self._batch_written,
-            "probe": self._probed,
-            "eject": self._ejected,
-            "typed": self._typed_done,
-        }
-        if event.worker.group in done:
-            done[event.worker.group](event.worker)
-
-    def _written(self, worker: Worker) -> None:
+    def _written(self, worker: Worker, _failure: str | None) -> None:
         from tui.usb.batch import Cancelled
 
         self._writing = False
@@ -422,7 +412,7 @@ class WriteScreen(StepScreen):
         log.info("Ejecting %s", ", ".join(targets))
         self.run_worker(lambda: eject_all(targets), thread=True, group="eject", exit_on_error=False)
 
-    def _ejected(self, worker: Worker) -> None:
+    def _ejected(self, worker: Worker, _failure: str | None) -> None:
         self._ejecting = False
         if worker.state == WorkerState.SUCCESS:
             for ok, sentence in worker.result:
