@@ -113,6 +113,7 @@ def test_secrets_are_masked_everywhere(tmp_path):
 
 def test_package_without_customizations_falls_back_to_provxml(tmp_path):
     project = full_project(tmp_path)
+    project.allow_windows_consumer_features = False
     tree = [
         (p, s)
         for p, s in package.package_tree(
@@ -128,7 +129,11 @@ def test_package_without_customizations_falls_back_to_provxml(tmp_path):
     info = read_package(out)
     assert info.settings_from == "provxml"
     assert Setting(path("AADJ/BPRT"), MASK) in info.settings
-    assert Setting(path("MCSF/OOBE/Desktop/HideOobe"), "true") in info.settings
+    # A parm whose form the catalogue knows is named by its WCD setting, value as compiled.
+    assert Setting(path("OOBE", "Desktop", "HideOobe"), "true") in info.settings
+    policy = path("Policies", "Experience", "AllowWindowsConsumerFeatures")
+    assert Setting(policy, "0") in info.settings  # Policy/Config/Experience, user scope
+    assert "SharedPC/EnableSharedPCMode" in info.derived
     shown = read_package(out, show_secrets=True)
     assert Setting(path("AADJ/BPRT"), project.entra.bprt) in shown.settings
     assert shown.owner_type == "ITAdmin" and shown.rank is None

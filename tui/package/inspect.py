@@ -20,7 +20,7 @@ from tui.package.build import CUSTOMIZATIONS, MASTER_DATASTORE, PROV
 from tui.package.wim.header import MAGIC as WIM_MAGIC
 from tui.project.model import OwnerType
 from tui.safefile import read_regular
-from tui.wcd.catalogue import derived_of
+from tui.wcd.catalogue import derived_of, row_of_parm
 from tui.wcd.paths import SettingPath, path
 from tui.wcd.settings import MASK, Setting, mask
 
@@ -180,8 +180,11 @@ def derived_in(settings: list[Setting]) -> list[str]:
 
 
 def _parm_path(parm: ProvParm) -> SettingPath:
-    """A provxml parm addressed by its characteristic path, for a package without
-    customizations.xml (names only: a characteristic has no list keys)."""
+    """A provxml parm named, for a package without customizations.xml: by its WCD setting
+    where the catalogue knows its form, else by its characteristic path (names only: a
+    characteristic has no list keys)."""
+    if (known := row_of_parm(parm.characteristic, parm.name)) is not None:
+        return path(*known.shape.split("/"))
     return path(*parm.characteristic.split("/"), parm.name)
 
 

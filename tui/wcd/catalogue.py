@@ -240,11 +240,19 @@ ROWS: tuple[Row, ...] = (
 # fmt: on
 
 BY_SHAPE = {row.shape: row for row in ROWS}
+# A scalar setting by its provisioning form, to name the parms of a package that carries no
+# customizations.xml.
+BY_FORM = {(r.form.characteristic, r.form.parm): r for r in ROWS if r.form and "[" not in r.shape}
 
 
 def row_of(path: SettingPath) -> Row | None:
     """The catalogue row of a setting, or None when bulk-enroll does not know it."""
     return BY_SHAPE.get(shape(path))
+
+
+def row_of_parm(characteristic: str, parm: str) -> Row | None:
+    """The row of the scalar setting compiled to this parm, or None."""
+    return BY_FORM.get((characteristic, parm))
 
 
 def row(shape_: str) -> Row:
