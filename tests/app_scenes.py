@@ -372,4 +372,6 @@ SCREENSHOTS = (
     "write",
     "write_parallel",
     "next_steps",
+    "steps_wide",
+    "connection_dialog",
 )
