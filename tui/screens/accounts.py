@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date, timedelta
 
 from textual import work
@@ -15,6 +14,7 @@ from textual.worker import Worker, WorkerState
 from tui.project.fieldrules import MAX_TOKEN_DAYS, latest_expiry
 from tui.project.logfile import log
 from tui.project.model import JoinKind, LocalUser
+from tui.screens.itemdialog import edit_item, remove_item, selected_index
 from tui.screens.localusers import LocalUserDialog, UserTable
 from tui.screens.messages import Edited, TokenEvent
 from tui.screens.step import StepScreen
@@ -167,24 +167,11 @@ class AccountsScreen(WorkerEnds, StepScreen):
         )
 
     def _selected_user(self) -> int | None:
-        users = self.project.local_users
-        return min(self.query_one(UserTable).cursor_row, len(users) - 1) if users else None
+        return selected_index(self.query_one(UserTable).cursor_row, self.project.local_users)
 
     def _edit_user(self, index: int, *, new: bool) -> None:
         users = self.project.local_users
-        before = copy.deepcopy(users[index])
-
-        def finished(done: bool | None) -> None:
-            if not done:
-                if new:
-                    del users[index]
-                else:
-                    users[index] = before
-            self.app.changed()  # type: ignore[attr-defined]
-            self.fill_users(select=min(index, max(len(users) - 1, 0)))
-            self.recheck()
-
-        self.app.push_screen(LocalUserDialog(index), finished)
+        edit_item(self, users, index, LocalUserDialog(index), self.fill_users, new=new)
 
     def action_add_user(self) -> None:
         self.project.local_users.append(LocalUser())
@@ -198,12 +185,8 @@ class AccountsScreen(WorkerEnds, StepScreen):
         self.action_edit_user()
 
     def action_remove_user(self) -> None:
-        if (index := self._selected_user()) is None:
-            return
-        del self.project.local_users[index]
-        self.app.changed()  # type: ignore[attr-defined]
-        self.fill_users(select=max(index - 1, 0))
-        self.recheck()
+        if (index := self._selected_user()) is not None:
+            remove_item(self, self.project.local_users, index, self.fill_users)
 
     def focus_problem(self, field_id: str) -> None:
         if field_id.startswith("connection."):

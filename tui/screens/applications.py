@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -10,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from tui.project.model import Application
-from tui.screens.itemdialog import ItemDialog
+from tui.screens.itemdialog import ItemDialog, edit_item, remove_item, selected_index
 from tui.screens.step import StepScreen
 from tui.widgets.field import BoolField, Field
 
@@ -175,25 +174,11 @@ class ApplicationsScreen(StepScreen):
             table.move_cursor(row=select)
 
     def _selected(self) -> int | None:
-        table = self.query_one(DataTable)
-        if not self.project.applications:
-            return None
-        return min(table.cursor_row, len(self.project.applications) - 1)
+        return selected_index(self.query_one(DataTable).cursor_row, self.project.applications)
 
     def _edit(self, index: int, *, new: bool) -> None:
-        before = copy.deepcopy(self.project.applications[index])
-
-        def finished(done: bool | None) -> None:
-            if not done:
-                if new:
-                    del self.project.applications[index]
-                else:
-                    self.project.applications[index] = before
-            self.app.changed()  # type: ignore[attr-defined]
-            self.fill(select=min(index, max(len(self.project.applications) - 1, 0)))
-            self.recheck()
-
-        self.app.push_screen(ApplicationDialog(index), finished)
+        apps = self.project.applications
+        edit_item(self, apps, index, ApplicationDialog(index), self.fill, new=new)
 
     def action_add(self) -> None:
         self.project.applications.append(Application())
@@ -207,12 +192,8 @@ class ApplicationsScreen(StepScreen):
         self.action_edit()
 
     def action_remove(self) -> None:
-        if (index := self._selected()) is None:
-            return
-        del self.project.applications[index]
-        self.app.changed()  # type: ignore[attr-defined]
-        self.fill(select=max(index - 1, 0))
-        self.recheck()
+        if (index := self._selected()) is not None:
+            remove_item(self, self.project.applications, index, self.fill)
 
     def action_move(self, step: int) -> None:
         apps = self.project.applications

@@ -3,6 +3,7 @@ of the project (the tenant connection)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -117,3 +118,35 @@ class ItemDialog(FormDialog):
             if field.touched or everything:
                 problem = check_field(checked, field.field, today=self.app.today)  # type: ignore[attr-defined]
                 field.show_problem(problem)
+
+
+# --- a list of the project, edited item by item in its dialog ----------------------------
+
+
+def selected_index(row: int, items: list) -> int | None:
+    """The item under a table's cursor row, or None for an empty list."""
+    return min(row, len(items) - 1) if items else None
+
+
+def edit_item(screen, items: list, index: int, dialog: ItemDialog, fill, *, new: bool) -> None:
+    """Open ``dialog`` on ``items[index]``; Esc takes the edit back (a new item goes)."""
+    before = copy.deepcopy(items[index])
+
+    def finished(done: bool | None) -> None:
+        if not done:
+            if new:
+                del items[index]
+            else:
+                items[index] = before
+        screen.app.changed()
+        fill(select=min(index, max(len(items) - 1, 0)))
+        screen.recheck()
+
+    screen.app.push_screen(dialog, finished)
+
+
+def remove_item(screen, items: list, index: int, fill) -> None:
+    del items[index]
+    screen.app.changed()
+    fill(select=max(index - 1, 0))
+    screen.recheck()
