@@ -68,3 +68,21 @@ def test_rotated_files_are_owner_only_too(tmp_path, monkeypatch):
     rotated = sorted(tmp_path.glob("bulk-enroll.log*"))
     assert len(rotated) == 1 + tui.project.logfile.BACKUPS
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in rotated)
+
+
+def test_a_proxy_password_is_a_secret_too(tmp_path):
+    project = Project()
+    project.connection.proxy = "http://field%40kit:pr%C3%B6xy-pass@proxy.contoso.example:3128"
+    assert project_secrets(project) == ["pröxy-pass"]
+    project.connection.proxy = "http://proxy.contoso.example:3128"
+    assert project_secrets(project) == []
+    project.connection.proxy = "http://[bad"  # refused by its rule; never a traceback here
+    assert project_secrets(project) == []
+    project.connection.proxy = "http://u:proxy%20secret@proxy:3128"
+    path = tmp_path / "bulk-enroll.log"
+    handler = open_log(path, lambda: project_secrets(project))
+    try:
+        log.info("proxy answered 407 for password %s", "proxy secret")
+    finally:
+        close_log(handler)
+    assert "proxy secret" not in path.read_text(encoding="utf-8")

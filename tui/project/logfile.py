@@ -16,6 +16,7 @@ import re
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from tui.project.model import Project
 
@@ -42,7 +43,17 @@ def project_secrets(project: Project | None) -> list[str]:
     values = [project.entra.bprt, project.domain.password]
     values += [u.password for u in project.local_users]
     values += [w.key for w in (project.wifi, project.wifi_aside) if w is not None]
+    values.append(_proxy_password(project.connection.proxy))
     return [v for v in values if v]
+
+
+def _proxy_password(proxy: str) -> str | None:
+    """The password in a proxy address (``http://user:password@proxy:3128``), if any."""
+    try:
+        password = urlsplit(proxy.strip()).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
 
 
 class Redactor(logging.Filter):
