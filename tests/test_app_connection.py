@@ -5,16 +5,13 @@ fakes; nothing trusted through the environment, so only the dialog's CA bundle c
 
 from __future__ import annotations
 
-import html
-import re
-import threading
 from datetime import date, timedelta
 
 import pytest
-import requests
 from app_pilot import flat_text, screen_text, shows, wait_for
 from fakes.graph import fake_graph
 from fakes.identity import FakeIdentityServer
+from test_app_accounts import scripted_browser
 from textual.widgets import Static
 
 from tui.app import create_app
@@ -184,23 +181,17 @@ async def test_next_with_a_bad_connection_opens_the_dialog_at_the_problem(tmp_pa
         assert app.project.connection == Connection()
 
 
-def scripted_browser(ca_bundle):
-    """A browser that signs in at once: it fetches the sign-in page and posts its form back."""
-    opened: list[str] = []
-
-    def open_browser(url: str) -> bool:
-        opened.append(url)
-
-        def visit() -> None:
-            page = requests.get(url, verify=str(ca_bundle), timeout=10).text
-            action = html.unescape(re.search(r'action="([^"]+)"', page).group(1))
-            fields = re.findall(r'name="([^"]+)" value="([^"]*)"', page)
-            requests.post(action, data={k: html.unescape(v) for k, v in fields}, timeout=10)
-
-        threading.Thread(target=visit, daemon=True).start()
-        return True
-
-    return open_browser, opened
+def saved_for(graph, project: Project, path):
+    """The project saved at ``path``, its tenant connection set to the fake tenant."""
+    project.connection = Connection(
+        tenant="contoso.example",
+        login_url=graph.identity.base_url,
+        graph_url=graph.graph_url,
+        ca_bundle=str(graph.ca_bundle),
+    )
+    path.parent.mkdir()
+    save_project(project, path)
+    return path
 
 
 async def test_the_tenant_check_uses_the_project_connection_and_the_browser(
@@ -213,15 +204,7 @@ async def test_the_tenant_check_uses_the_project_connection_and_the_browser(
         project.join = JoinKind.ENTRA
         project.entra.expires = TODAY + timedelta(days=100)
         project.local_users = [LocalUser(name="itadmin", password="Adm1n-Passw0rd")]
-        project.connection = Connection(
-            tenant="contoso.example",
-            login_url=graph.identity.base_url,
-            graph_url=graph.graph_url,
-            ca_bundle=str(graph.ca_bundle),
-        )
-        path = tmp_path / "fleet" / "Fleet.bulkenroll.toml"
-        path.parent.mkdir()
-        save_project(project, path)
+        path = saved_for(graph, project, tmp_path / "fleet" / "Fleet.bulkenroll.toml")
         open_browser, opened = scripted_browser(graph.ca_bundle)
         app = create_app(
             config_dir=tmp_path / "config",
@@ -249,15 +232,7 @@ async def test_the_enrollment_verification_uses_the_project_connection(tmp_path,
     with fake_graph(tmp_path) as graph:
         project = project_for(graph.tenant, expires=TODAY + timedelta(days=100))
         project.folder = str(tmp_path / "fleet")
-        project.connection = Connection(
-            tenant="contoso.example",
-            login_url=graph.identity.base_url,
-            graph_url=graph.graph_url,
-            ca_bundle=str(graph.ca_bundle),
-        )
-        path = tmp_path / "fleet" / "Fleet.bulkenroll.toml"
-        path.parent.mkdir()
-        save_project(project, path)
+        path = saved_for(graph, project, tmp_path / "fleet" / "Fleet.bulkenroll.toml")
         app = create_app(config_dir=tmp_path / "config", today=TODAY, open_path=path)
         app.browser_sign_in = False  # the device code, as over SSH
         async with app.run_test(size=(80, 24)) as pilot:
