@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 from app_pilot import flat_text, screen_text, shows, wait_for
 from fakes.graph import fake_graph
-from fakes.identity import FakeIdentityServer
-from test_app_accounts import scripted_browser
+from fakes.identity import CA_VARIABLES, FakeIdentityServer
+from test_app_accounts import scripted_browser, to_accounts
 from textual.widgets import Static
 
 from tui.app import create_app
@@ -22,7 +22,6 @@ from tui.project.model import Cloud, Connection, JoinKind, LocalUser, Project, W
 
 TODAY = date(2026, 11, 30)
 FAST = {"interval_unit": 0.01, "poll_interval": 0.01}
-CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
 
 
@@ -41,17 +40,6 @@ def untrusted_env(monkeypatch):
 def identity(tmp_path, untrusted_env):
     with FakeIdentityServer(tmp_path) as server:
         yield server
-
-
-async def to_accounts(pilot, folder) -> None:
-    await pilot.press("n")
-    await wait_for(pilot, on(pilot.app, "ProjectScreen"))
-    await pilot.press(*"Fleet", "tab", *str(folder), "ctrl+n")
-    await wait_for(pilot, on(pilot.app, "DeviceScreen"))
-    await pilot.press(*"FLEET-%SERIAL%", "ctrl+n")
-    await wait_for(pilot, on(pilot.app, "NetworkScreen"))
-    await pilot.press("ctrl+n")
-    await wait_for(pilot, on(pilot.app, "AccountsScreen"))
 
 
 async def open_connection(pilot) -> None:

@@ -18,6 +18,7 @@ from fakes.graph import (
     missing,
     project_for,
 )
+from fakes.identity import environment_without_tls_settings
 from test_cli_build_inspect import cli
 
 from tui.project.file import save_project
@@ -273,7 +274,6 @@ def test_unreadable_package_user_groups_are_not_checked(graph, tmp_path):
 def test_check_and_verify_sign_in_with_the_project_connection(tmp_path):
     """No --authority, --graph-url or REQUESTS_CA_BUNDLE: the project's [connection] says
     where to sign in (a tenant of its own), which Graph to read and which CA to trust."""
-    import os
     import sys
 
     from tui.project.model import Connection
@@ -288,12 +288,7 @@ def test_check_and_verify_sign_in_with_the_project_connection(tmp_path):
         )
         path = tmp_path / "fleet.bulkenroll.toml"
         save_project(project, path)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
-            and not k.lower().endswith("_proxy")
-        }
+        env = environment_without_tls_settings()
         for command in ("check", "verify"):
             proc = subprocess.run(
                 [sys.executable, "-m", "tui", command, "--project", str(path), "--json"],

@@ -113,7 +113,7 @@ def test_the_usage_names_the_project_file_and_the_commands_keep_theirs(capsys):
 def test_token_signs_in_with_the_project_connection(tmp_path):
     """``bulk-enroll token --project`` without --authority or --ca-bundle and with no CA in
     the environment: the project's [connection] says where, and which CA to trust."""
-    from fakes.identity import FakeIdentityServer
+    from fakes.identity import FakeIdentityServer, environment_without_tls_settings
 
     from tui.project.file import load_project
     from tui.project.model import Connection
@@ -128,12 +128,7 @@ def test_token_signs_in_with_the_project_connection(tmp_path):
         )
         path = tmp_path / "kiosks.bulkenroll.toml"
         save_project(project, path)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
-            and not k.lower().endswith("_proxy")
-        }
+        env = environment_without_tls_settings()
         expires = (date.today() + timedelta(days=30)).isoformat()
         done = subprocess.run(
             [sys.executable, "-m", "tui", "token", "--expires", expires, "--project", str(path)],

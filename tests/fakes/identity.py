@@ -29,6 +29,7 @@ import base64
 import contextlib
 import html
 import json
+import os
 import re
 import secrets
 import socket
@@ -126,6 +127,20 @@ def bulk_aadsts(code: int, text: str = "Something went wrong.") -> Reply:
     return bulk_error(
         "invalid_request", f"AADSTS{code}: {text}\r\nTrace ID: 0\r\nCorrelation ID: 0"
     )
+
+
+# What a process takes a CA bundle from besides its options (requests, curl, OpenSSL).
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def environment_without_tls_settings() -> dict[str, str]:
+    """This process's environment with no CA bundle and no proxy in it: for a command that
+    must reach the fake server through the project's tenant connection alone."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in CA_VARIABLES and not k.lower().endswith("_proxy")
+    }
 
 
 class _QuietServer(ThreadingHTTPServer):
