@@ -92,6 +92,36 @@ def mount_ext4(image: Path, mountpoint: Path, read_only: bool = False) -> Iterat
             subprocess.run(["umount", str(mountpoint)], check=True)
 
 
+def device_of(mountpoint: Path) -> str:
+    """The block device mounted at ``mountpoint`` (for a loop mount: /dev/loopN)."""
+    real = os.path.realpath(mountpoint)
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            dev, mnt, *_ = line.split()
+            if mnt == real:
+                return dev
+    raise RuntimeError(f"{mountpoint} is not mounted")
+
+
+def bytes_read_from(device: str) -> int:
+    """How many bytes the kernel has read from ``device`` since it appeared (its block
+    statistics: the third field is sectors read, in units of 512 bytes)."""
+    name = os.path.basename(os.path.realpath(device))
+    return int(Path(f"/sys/block/{name}/stat").read_text().split()[2]) * 512
+
+
+def physical_offset(path: Path) -> int:
+    """Where the first byte of ``path`` lies on its device (filefrag, from e2fsprogs)."""
+    out = subprocess.run(
+        ["filefrag", "-v", "-b4096", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    for line in out.splitlines():
+        fields = line.replace(":", " ").replace("..", " ").split()
+        if fields and fields[0] == "0":  # extent 0: logical start, end, physical start, ...
+            return int(fields[3]) * 4096
+    raise RuntimeError(f"filefrag found no extent for {path}:\n{out}")
+
+
 def make_fat32(image: Path, size_mb: int = 40, label: str = "STICK") -> Path:
     _image(image, size_mb)
     subprocess.run(

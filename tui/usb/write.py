@@ -1,9 +1,14 @@
 """Writing a package to the root of a USB stick so that it is either all there, or not at all.
 
 The order: check the package, the target and the filesystem's limits; write to a temporary
-name in the root; fsync; drop the cache and read the temporary file back, comparing SHA-256;
+name in the root; read the temporary file back from the stick, comparing SHA-256; fsync;
 only then rename it onto the final name and fsync the directory. Verifying *before* the
 rename means a bad write never replaces a good package already on the stick.
+
+Where the filesystem allows it (Linux), the read-back bypasses the page cache (``O_DIRECT``):
+each part is read from the stick as soon as its writeback has finished, while the stick is
+still writing the parts after it, and no cached copy can stand in for what the stick holds.
+Elsewhere (macOS, Windows, FUSE) it is the classic sequence: fsync, drop the cache, read all.
 
 All file operations go through a descriptor of the stick's root directory (POSIX), so a stick
 that is unmounted midway is noticed (the path now names another filesystem) and the temporary
@@ -17,6 +22,7 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import mmap
 import os
 import re
 import secrets
@@ -41,7 +47,7 @@ _VANISHED = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCO
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: Literal["write", "sync", "verify"]  # sync: waiting for the stick to take it all
+    phase: Literal["write", "sync", "verify"]  # sync: the final flush to the stick
     done: int
     total: int
 
@@ -164,31 +170,23 @@ class _Sha256InBackground:
         self._worker.shutdown(wait=True, cancel_futures=True)
 
 
-def _copy(src: Path, root: _Root, name: str, total: int, progress: ProgressCallback | None) -> str:
+def _copy(src: Path, fd: int, where: Path, total: int, progress: ProgressCallback | None) -> str:
+    """Write ``src`` to ``fd``, starting the stick's writeback chunk by chunk; no fsync."""
     done = 0
-    fd = root.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-    lock(fd)  # held until the rename: a later write knows this temporary file is in use
-    try:
-        with (
-            _Sha256InBackground() as digest,
-            open(open_regular(src, f"The package {src}"), "rb", buffering=0) as f,
-        ):
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[_write(fd, view, root.path, done, total) :]
-                _start_writeback(fd, done, len(chunk))
-                done += len(chunk)
-                if progress:
-                    progress(Progress("write", done, total))
+    with (
+        _Sha256InBackground() as digest,
+        open(open_regular(src, f"The package {src}"), "rb", buffering=0) as f,
+    ):
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[_write(fd, view, where, done, total) :]
+            _start_writeback(fd, done, len(chunk))
+            done += len(chunk)
             if progress:
-                progress(Progress("sync", done, total))
-            _full_sync(fd)
-            _drop_cache(fd)
-            hexdigest = digest.hexdigest()
-    finally:
-        os.close(fd)
+                progress(Progress("write", done, total))
+        hexdigest = digest.hexdigest()
     if done != total:
         raise UserError(f"The package {src} changed while it was being written; try again.")
     return hexdigest
@@ -206,6 +204,55 @@ def _write(fd: int, data: memoryview, where: Path, done: int, total: int) -> int
                 f"{mb(total)}; it is probably full."
             ) from None
         raise
+
+
+def _verify(root: _Root, name: str, fd: int, total: int, progress: ProgressCallback | None) -> str:
+    """The SHA-256 of the temporary file as read back from the stick, which is fsynced by the
+    time this returns (``fd`` is the writer's descriptor)."""
+    direct = _open_direct(root, name)
+    if direct is None:
+        _sync(fd, total, progress)
+        _drop_cache(fd)
+        return _read_back(root, name, total, progress)
+    try:
+        digest = _read_direct(direct, total, progress)
+    finally:
+        os.close(direct)
+    _sync(fd, total, progress)
+    return digest
+
+
+def _sync(fd: int, total: int, progress: ProgressCallback | None) -> None:
+    if progress:
+        progress(Progress("sync", total, total))
+    _full_sync(fd)
+
+
+def _open_direct(root: _Root, name: str) -> int | None:
+    """A descriptor reading past the page cache, or None where the filesystem cannot."""
+    if not hasattr(os, "O_DIRECT"):
+        return None
+    try:
+        return root.open(name, os.O_RDONLY | os.O_DIRECT)
+    except OSError as exc:
+        if exc.errno in {errno.EINVAL, errno.EOPNOTSUPP}:
+            return None
+        raise
+
+
+def _read_direct(fd: int, total: int, progress: ProgressCallback | None) -> str:
+    # A direct read of a range first waits for that range's writeback, so each part is read
+    # as soon as it is on the stick. The buffer is page-aligned (mmap), as O_DIRECT needs;
+    # reading a whole chunk at the end of the file returns what is there.
+    digest = hashlib.sha256()
+    done = 0
+    with mmap.mmap(-1, CHUNK) as buffer, memoryview(buffer) as view:
+        while n := os.preadv(fd, [buffer], done):
+            digest.update(view[:n])
+            done += n
+            if progress:
+                progress(Progress("verify", done, total))
+    return digest.hexdigest()
 
 
 def _read_back(root: _Root, name: str, total: int, progress: ProgressCallback | None) -> str:
@@ -293,19 +340,24 @@ def write_package(
             if _remove_stale_temps(root):
                 target = dataclasses.replace(target, free=drives.free_space(str(where)))
             preflight(name, size, target, replace)
-            digest = _copy(src, root, temp, size, progress)
-            if not root.still_mounted():
-                raise _vanished(where)
-            if before_verify:
-                before_verify(where / temp)
-            if _read_back(root, temp, size, progress) != digest:
-                raise UserError(
-                    f"Verification failed on {where}: the package read back differs from "
-                    "the one written; the stick may be faulty, try another one."
-                )
-            if not root.still_mounted():
-                raise _vanished(where)
-            root.rename(temp, name)
+            fd = root.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            try:
+                lock(fd)  # held until the rename: a later write knows this file is in use
+                digest = _copy(src, fd, where, size, progress)
+                if not root.still_mounted():
+                    raise _vanished(where)
+                if before_verify:
+                    before_verify(where / temp)
+                if _verify(root, temp, fd, size, progress) != digest:
+                    raise UserError(
+                        f"Verification failed on {where}: the package read back differs from "
+                        "the one written; the stick may be faulty, try another one."
+                    )
+                if not root.still_mounted():
+                    raise _vanished(where)
+                root.rename(temp, name)
+            finally:
+                os.close(fd)
             root.fsync()
         except BaseException as exc:
             with contextlib.suppress(OSError):
