@@ -210,15 +210,19 @@ def _verify(root: _Root, name: str, fd: int, total: int, progress: ProgressCallb
     """The SHA-256 of the temporary file as read back from the stick, which is fsynced by the
     time this returns (``fd`` is the writer's descriptor)."""
     direct = _open_direct(root, name)
-    if direct is None:
-        _sync(fd, total, progress)
-        _drop_cache(fd)
-        return _read_back(root, name, total, progress)
-    try:
-        digest = _read_direct(direct, total, progress)
-    finally:
-        os.close(direct)
+    digest = None
+    if direct is not None:
+        try:
+            digest = _read_direct(direct, total, progress)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:  # a filesystem that opens O_DIRECT but cannot read so
+                raise
+        finally:
+            os.close(direct)
     _sync(fd, total, progress)
+    if digest is None:
+        _drop_cache(fd)
+        digest = _read_back(root, name, total, progress)
     return digest
 
 
