@@ -326,7 +326,14 @@ async def test_verification_lists_the_package_users_devices_and_token_days(graph
     async with app.run_test(size=SIZE) as pilot:
         screen = await to_verification(pilot)
         shown = rows(app)
-        assert list(shown) == ["Package user", "Bulk token", "Devices"]
+        assert list(shown) == [
+            "Package user",
+            "Bulk token",
+            "Package users may join devices",
+            "Conditional Access on the package user",
+            "Package user in MDM user scope",
+            "Devices",
+        ]
         assert {row.status_text for row in shown.values()} == {"✓ pass"}
         summary = str(screen.query_one("#enroll-summary", Static).content)
         assert f"Package user: {graph.tenant.package_upn}" in summary

@@ -16,6 +16,7 @@ from fakes.graph import (
 from tui.entra.enrollment import (
     DEVICES,
     PACKAGE_USER,
+    REPORT_CHECKS,
     TOKEN,
     DeviceInfo,
     device_info,
@@ -25,9 +26,18 @@ from tui.entra.enrollment import (
     user_check,
     verify_enrollment,
 )
-from tui.entra.graph import VERIFY_PERMISSIONS
-from tui.entra.readiness import INTUNE_APP_ID, Checked, Checking, Status
-from tui.entra.signin import CancelToken, WaitingForSignIn
+from tui.entra.graph import READINESS_PERMISSIONS, VERIFY_PERMISSIONS
+from tui.entra.readiness import (
+    INTUNE_APP_ID,
+    PACKAGE_CA,
+    PACKAGE_JOIN,
+    PACKAGE_MDM,
+    Check,
+    Checked,
+    Checking,
+    Status,
+)
+from tui.entra.signin import Cancelled, CancelToken, WaitingForSignIn
 from tui.errors import UserError
 from tui.project.model import Project
 
@@ -110,6 +120,22 @@ def test_no_device_yet_warns_about_the_second_try():
     assert check.status is Status.WARN and "second try fails too" in check.fix
 
 
+def test_no_device_with_a_failing_package_user_check_points_at_that_check():
+    blocked = Check(PACKAGE_CA, Status.FAIL, "'Block' applies to the package user.", "Exclude it.")
+    outside = Check(PACKAGE_MDM, Status.FAIL, "Not in the MDM user scope.", "Add it.")
+    check = devices_check([], [Check(TOKEN, Status.PASS, "Valid."), blocked, outside])
+    assert check.status is Status.WARN
+    assert f"'{PACKAGE_CA}' failed" in check.reason and PACKAGE_MDM not in check.reason
+    assert check.fix.startswith(f"Fix '{PACKAGE_CA}' first (see its fix above)")
+    both = devices_check([], [Check(PACKAGE_USER, Status.FAIL, "Disabled."), blocked])
+    assert f"Fix '{PACKAGE_USER}' and '{PACKAGE_CA}' first (see their fixes above)" in both.fix
+    # Outside the MDM scope, devices still join: the advice stays the general one.
+    assert "second try fails too" in devices_check([], [outside]).fix
+    unmanaged = DeviceInfo("PC-3", "Entra joined", "Windows", None, "none", None, True)
+    assert f"fix '{PACKAGE_MDM}' first" in devices_check([unmanaged], [outside]).fix
+    assert "MDM user scope, and" in devices_check([unmanaged]).fix
+
+
 def test_devices_not_joined_or_not_in_mdm_are_flagged():
     good = DeviceInfo("PC-1", "Entra joined", "Windows", None, "Intune", True, True)
     registered = DeviceInfo("PC-2", "Entra registered", "Windows", None, "Intune", None, True)
@@ -155,14 +181,34 @@ def test_devices_joined_by_the_package_user_are_listed_oldest_first(graph):
     assert [d.name for d in report.devices] == ["PC-0001", "PC-0002"]
     assert {d.join_type for d in report.devices} == {"Entra joined"}
     assert report.token_days_left == 91
-    assert statuses(report) == {
-        PACKAGE_USER: Status.PASS,
-        TOKEN: Status.PASS,
-        DEVICES: Status.PASS,
-    }
+    assert [c.name for c in report.checks] == list(REPORT_CHECKS)
+    assert set(statuses(report).values()) == {Status.PASS}
     assert isinstance(events[0], WaitingForSignIn)
     scope = graph.identity.calls_to("/oauth2/v2.0/devicecode")[0].form["scope"].split()
     assert {s.rsplit("/", 1)[-1] for s in scope if "/" in s} == set(VERIFY_PERMISSIONS)
+    # Only what verification needed before, or what check already asks for; nothing writes.
+    assert set(VERIFY_PERMISSIONS) <= {"User.Read.All", "Device.Read.All", *READINESS_PERMISSIONS}
+    assert not any("Write" in s for s in scope)
+    assert graph.served("userMemberGroups") == 1  # one query for the join, MDM and CA groups
+
+
+def test_a_cancel_between_the_package_user_checks_stops_before_the_devices(graph):
+    cancel = CancelToken()
+
+    def on_event(event):
+        if isinstance(event, Checked) and event.check.name == PACKAGE_JOIN:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        verify_enrollment(
+            graph.sign_in_config(),
+            project_for(graph.tenant, expires=date(2027, 3, 1)),
+            today=TODAY,
+            graph_url=graph.graph_url,
+            on_event=on_event,
+            cancel=cancel,
+        )
+    assert graph.served("ownedDevices") == graph.served("registeredDevices") == 0
 
 
 def test_deleted_package_user_is_reported_and_no_devices_are_read(graph):
@@ -170,8 +216,9 @@ def test_deleted_package_user_is_reported_and_no_devices_are_read(graph):
     report = verify(graph, project_for(graph.tenant, expires=date(2027, 3, 1)))
     assert statuses(report)[PACKAGE_USER] is Status.FAIL
     assert "revoked the bulk token" in report.checks[0].reason
-    assert report.devices == []
+    assert report.devices == [] and [c.name for c in report.checks] == [PACKAGE_USER, TOKEN]
     assert graph.served("ownedDevices") == graph.served("registeredDevices") == 0
+    assert graph.served("conditionalAccess") == graph.served("userMemberGroups") == 0
 
 
 def test_package_user_found_by_package_id_when_the_upn_is_unknown(graph):

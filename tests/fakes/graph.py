@@ -358,6 +358,10 @@ def _package_user_deleted(t: FakeTenant) -> None:
     t.users.clear()
 
 
+def _package_user_disabled(t: FakeTenant) -> None:
+    t.users[t.package_upn]["accountEnabled"] = False
+
+
 def _package_user_blocked_by_ca(t: FakeTenant) -> None:
     policy = _mfa_policy("Block unmanaged staff", exclude_groups=[], actions=[])
     policy["conditions"]["users"] = {"includeUsers": [], "includeGroups": [STAFF_GROUP]}
@@ -382,6 +386,7 @@ def _package_user_not_in_join_group(t: FakeTenant) -> None:
 
 PACKAGE_MISSING = {
     "package-user-deleted": (_package_user_deleted, "Package user", "fail"),
+    "package-user-disabled": (_package_user_disabled, "Package user", "fail"),
     "package-user-blocked-by-ca": (
         _package_user_blocked_by_ca,
         "Conditional Access on the package user",

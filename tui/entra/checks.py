@@ -6,11 +6,11 @@ Shared by the readiness check (``tui.entra.readiness``), the newer tenant rules
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-from tui.entra.graph import GraphError
+from tui.entra.graph import GraphClient, GraphError
 
 # What a 403 means for each check: the permission and the least-privileged roles that read it.
 # Each module that defines checks adds its names here.
@@ -69,6 +69,39 @@ def unanswered(name: str, error: GraphError, by_hand: str) -> Check:
         f"Not checked: Microsoft Graph answered {error.status} {error.code}".rstrip() + ".",
         f"Try again later, or {by_hand}.",
     )
+
+
+def read_or_error(call: Callable[[], dict | list]) -> dict | list | GraphError:
+    """Graph's answer, or its refusal as a value (each check that needs it says so itself)."""
+    try:
+        return call()
+    except GraphError as error:
+        return error
+
+
+def answered(answer: dict | list | GraphError):
+    if isinstance(answer, GraphError):
+        raise answer
+    return answer
+
+
+def run_checks(
+    graph: GraphClient,
+    rules: Mapping[str, Callable[[], Check]],
+    emit: Callable[[object], None],
+) -> list[Check]:
+    """Apply each rule in order, cancellable between them: ``Checking`` then ``Checked`` per
+    check; a Graph refusal makes that check "not checked"."""
+    checks = []
+    for name, rule in rules.items():
+        graph.cancel.check()
+        emit(Checking(name))
+        try:
+            checks.append(rule())
+        except GraphError as error:
+            checks.append(not_checked(name, error))
+        emit(Checked(checks[-1]))
+    return checks
 
 
 def worst(checks: Iterable[Check]) -> Status:

@@ -1,25 +1,37 @@
 """After provisioning: did the devices join Entra ID, owned by the package user?
 
 The procedure ends with "check that the device appears in Entra ID, owned by the package user".
-``verify_enrollment`` finds the package user of a project, lists the devices it joined and
-flags what the procedure says to check. Rules are pure functions over Graph's JSON answers.
+``verify_enrollment`` finds the package user of a project, runs the package-user checks of
+``check --project`` on it (tui.entra.package_user: why devices would not join), lists the devices
+it joined and flags what the procedure says to check. Rules are pure functions over Graph's JSON
+answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
+from tui.entra.checks import Check, Checked, Checking, Status, run_checks, unanswered
+from tui.entra.conditional_access import INTUNE_APP_ID, PACKAGE_CA
 from tui.entra.graph import VERIFY_PERMISSIONS, GraphClient, GraphError, connect
-from tui.entra.readiness import INTUNE_APP_ID, Check, Checked, Checking, Status, unanswered
+from tui.entra.package_user import (  # noqa: F401 (re-exported: the callers' import path)
+    NEW_PACKAGE,
+    PACKAGE_USER,
+    PACKAGE_USER_CHECKS,
+    find_user,
+    found_package_user,
+    package_user_of,
+    package_user_rules,
+    shown_upn,
+    user_check,
+)
 from tui.entra.signin import CancelToken, SignInConfig
-from tui.errors import UserError
+from tui.entra.tenantrules import PACKAGE_JOIN, PACKAGE_MDM
 from tui.project.model import Project
 
-PACKAGE_USER = "Package user"
 TOKEN = "Bulk token"
 DEVICES = "Devices"
 SOON_DAYS = 30
@@ -32,7 +44,10 @@ DEVICE_FIELDS = (
     "id,deviceId,displayName,trustType,operatingSystem,operatingSystemVersion,"
     "registrationDateTime,isManaged,isCompliant,mdmAppId,accountEnabled"
 )
-NEW_PACKAGE = "Get a new bulk token, build a new package and write it to the sticks again."
+# What the app's verification screen lists, in the order the report gives them.
+REPORT_CHECKS = (PACKAGE_USER, TOKEN, PACKAGE_JOIN, PACKAGE_CA, PACKAGE_MDM, DEVICES)
+# Failing, each of these stops a device from joining at all; PACKAGE_MDM only from enrolling.
+JOIN_BLOCKERS = (PACKAGE_USER, TOKEN, PACKAGE_JOIN, PACKAGE_CA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +82,6 @@ class EnrollmentReport:
 
 
 # --- the rules, pure -------------------------------------------------------------------------
-
-
-def package_user_of(project: Project) -> tuple[str, str]:
-    """(UPN, package id) of the project's package user; the UPN may be unknown (empty)."""
-    upn = project.entra.package_user.strip()
-    pid = project.entra.token_package_id.strip().strip("{}").lower()
-    if not upn and not pid:
-        raise UserError(
-            "Project: no package user is known (entra.package_user and entra.token_package_id "
-            "are empty); get the bulk token first."
-        )
-    return upn, pid
 
 
 def token_check(expires: date | None, today: date) -> tuple[Check, int | None]:
@@ -119,26 +122,6 @@ def token_check(expires: date | None, today: date) -> tuple[Check, int | None]:
     )
 
 
-def user_check(upn: str, user: dict | None) -> Check:
-    """The package user must still exist and be enabled: deleting it revokes the token."""
-    if user is None:
-        return Check(
-            PACKAGE_USER,
-            Status.FAIL,
-            f"The package user {upn} does not exist any more: it was deleted, which revoked the "
-            "bulk token, so the package can no longer join devices.",
-            NEW_PACKAGE,
-        )
-    if user.get("accountEnabled") is False:
-        return Check(
-            PACKAGE_USER,
-            Status.FAIL,
-            f"The package user {upn} is disabled: devices cannot join with this package.",
-            "Enable the user again in Entra ID > Users, or build a new package.",
-        )
-    return Check(PACKAGE_USER, Status.PASS, f"The package user {upn} exists.")
-
-
 def device_info(device: dict) -> DeviceInfo:
     trust = device.get("trustType") or ""
     managed = device.get("isManaged")
@@ -164,9 +147,22 @@ def device_info(device: dict) -> DeviceInfo:
     )
 
 
-def devices_check(devices: list[DeviceInfo]) -> Check:
-    """What the procedure says to look at on the devices the package joined."""
+def devices_check(devices: list[DeviceInfo], checks: Sequence[Check] = ()) -> Check:
+    """What the procedure says to look at on the devices the package joined. ``checks``, the
+    package user's and the token's, say why none joined or why they are not in an MDM."""
+    failed = {c.name: c for c in checks if c.status is Status.FAIL}
     if not devices:
+        blockers = [failed[name] for name in JOIN_BLOCKERS if name in failed]
+        if blockers:
+            names = " and ".join(f"'{c.name}'" for c in blockers)
+            return Check(
+                DEVICES,
+                Status.WARN,
+                f"No device has joined with this package yet; {names} failed, which stops "
+                "every device from joining.",
+                f"Fix {names} first (see {'its fix' if len(blockers) == 1 else 'their fixes'} "
+                "above), then reset each device and insert the stick during OOBE again.",
+            )
         return Check(
             DEVICES,
             Status.WARN,
@@ -186,13 +182,14 @@ def devices_check(devices: list[DeviceInfo]) -> Check:
             problems.append(f"{device.name} is not compliant")
     count = f"{len(devices)} device{'s' if len(devices) != 1 else ''} joined by the package user"
     if problems:
-        return Check(
-            DEVICES,
-            Status.WARN,
-            f"{count}; " + "; ".join(problems) + ".",
-            "For devices not in an MDM: check Entra ID P1 and the MDM user scope, and that the "
-            "package user is synced to the MDM.",
+        unmanaged = any(device.mdm == "none" for device in devices)
+        fix = (
+            f"For devices not in an MDM: fix '{PACKAGE_MDM}' first (see its fix above)."
+            if unmanaged and PACKAGE_MDM in failed
+            else "For devices not in an MDM: check Entra ID P1 and the MDM user scope, and that "
+            "the package user is synced to the MDM."
         )
+        return Check(DEVICES, Status.WARN, f"{count}; " + "; ".join(problems) + ".", fix)
     return Check(DEVICES, Status.PASS, f"{count}, all Entra joined.")
 
 
@@ -246,57 +243,37 @@ def read_enrollment(
     today: date,
     on_event: Callable[[object], None] | None = None,
 ) -> EnrollmentReport:
-    """Look up the project's package user and its devices; one report with checks."""
+    """Look up the project's package user, run the package-user checks ``check --project`` runs
+    (tui.entra.package_user), then list its devices; one report, checks in ``REPORT_CHECKS``
+    order (those not reached are left out)."""
     emit = on_event or (lambda event: None)
-    upn, pid = package_user_of(project)
+    package_user = package_user_of(project)
     token, days = token_check(project.entra.expires, today)
     emit(Checked(token))
 
     emit(Checking(PACKAGE_USER))
-    try:
-        user = find_user(graph, upn, pid)
-    except GraphError as error:
-        person = _unreadable(PACKAGE_USER, error, "User.Read.All")
-        emit(Checked(person))
-        return EnrollmentReport(upn or f"package_{pid}@…", days, [], [person, token])
-    upn = (user or {}).get("userPrincipalName") or upn or f"package_{pid}@…"
-    person = user_check(upn, user)
-    emit(Checked(person))
-    if user is None:
-        return EnrollmentReport(upn, days, [], [person, token])
+    user = found_package_user(graph, package_user)
+    upn = shown_upn(package_user, user)
+    person, *others = run_checks(graph, package_user_rules(graph, package_user, user), emit)
+    checks = [person, token, *others]
+    if not isinstance(user, dict):
+        return EnrollmentReport(upn, days, [], checks)
 
+    graph.cancel.check()
     emit(Checking(DEVICES))
     try:
         found = devices_of(graph, user["id"])
     except GraphError as error:
         result = _unreadable(DEVICES, error, "Device.Read.All")
         emit(Checked(result))
-        return EnrollmentReport(upn, days, [], [person, token, result])
+        return EnrollmentReport(upn, days, [], [*checks, result])
     devices = sorted(
         (device_info(d) for d in found),
         key=lambda d: (d.registered is None, d.registered or datetime.min, d.name),
     )
-    result = devices_check(devices)
+    result = devices_check(devices, checks)
     emit(Checked(result))
-    return EnrollmentReport(upn, days, devices, [person, token, result])
-
-
-def find_user(graph: GraphClient, upn: str, pid: str) -> dict | None:
-    """By UPN, else by the package id: the user lives on the tenant's default domain, which
-    may differ from the domain the UPN was guessed from."""
-    select = {"$select": "id,userPrincipalName,displayName,accountEnabled,createdDateTime"}
-    if upn:
-        try:
-            return graph.get(f"/users/{quote(upn, safe='@')}", params=select)
-        except GraphError as error:
-            if not error.not_found:
-                raise
-        if not pid:
-            return None
-    found = graph.get_all(
-        "/users", params={"$filter": f"startswith(userPrincipalName,'package_{pid}')", **select}
-    )
-    return found[0] if found else None
+    return EnrollmentReport(upn, days, devices, [*checks, result])
 
 
 def devices_of(graph: GraphClient, user_id: str) -> list[dict]:

@@ -49,7 +49,13 @@ READINESS_PERMISSIONS = (
 )
 # Added to the readiness permissions when the project already has a package user.
 PACKAGE_USER_PERMISSIONS = ("User.Read.All",)
-VERIFY_PERMISSIONS = ("User.Read", "User.Read.All", "Device.Read.All")
+# The package-user checks' policies and group membership: all among READINESS_PERMISSIONS.
+PACKAGE_POLICY_PERMISSIONS = (
+    "Policy.Read.DeviceConfiguration",
+    "Policy.Read.All",
+    "GroupMember.Read.All",
+)
+VERIFY_PERMISSIONS = ("User.Read", "User.Read.All", "Device.Read.All", *PACKAGE_POLICY_PERMISSIONS)
 # Only for ``bulk-enroll revoke``, in a sign-in of its own: deleting a user needs
 # User.ReadWrite.All (its least-privileged delegated permission); devices are listed first.
 REVOKE_PERMISSIONS = ("User.Read", "User.ReadWrite.All", "Device.Read.All")

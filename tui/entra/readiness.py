@@ -17,9 +17,11 @@ from tui.entra.checks import (  # noqa: F401 (re-exported: the callers' import p
     Checked,
     Checking,
     Status,
+    answered,
     exit_status,
     not_checked,
     render_checks,
+    run_checks,
     unanswered,
     worst,
 )
@@ -44,6 +46,14 @@ from tui.entra.graph import (
     GraphClient,
     GraphError,
     connect,
+)
+from tui.entra.package_user import (  # noqa: F401 (re-exported)
+    PACKAGE_USER,
+    found_package_user,
+    member_groups,
+    package_user_of,
+    package_user_rules,
+    read_policies,
 )
 from tui.entra.readiness_rules import (  # noqa: F401 (re-exported)
     JOIN,
@@ -73,14 +83,12 @@ from tui.entra.tenantrules import (
     admin_consent_url,
     federation_check,
     package_join_check,
-    package_mdm_check,
     platform_restriction_check,
     wcd_app_check,
 )
 from tui.errors import UserError
 from tui.project.model import Project
 
-PACKAGE_USER = "Package user"  # as tui.entra.enrollment names it
 CHECK_NAMES = (
     LICENSE,
     JOIN,
@@ -95,8 +103,6 @@ CHECK_NAMES = (
 )
 # After the token, when the project names its package user.
 PACKAGE_CHECK_NAMES = (PACKAGE_USER, PACKAGE_CA, PACKAGE_MDM)
-
-NEEDS[PACKAGE_USER] = "User.Read.All, e.g. the Global Reader role"
 
 
 # --- the calls -------------------------------------------------------------------------------
@@ -122,8 +128,6 @@ def run_readiness(
     """
     package_user = None
     if project is not None and (project.entra.package_user or project.entra.token_package_id):
-        from tui.entra.enrollment import package_user_of
-
         package_user = package_user_of(project)
     permissions = READINESS_PERMISSIONS + (PACKAGE_USER_PERMISSIONS if package_user else ())
     with connect(
@@ -158,28 +162,18 @@ def read_readiness(
             f"Microsoft Graph would not read the signed-in user ({error.status} {error.code})."
         ) from None
     upn = me.get("userPrincipalName") or ""
+    policies = read_policies(graph)
+    policy, mdm, ca = policies.device, policies.mdm, policies.ca
+    joining = policies.join_groups()
     # The join scope and the MDM scope may both list groups: one membership query for both.
-    policy = _read(lambda: graph.get("/policies/deviceRegistrationPolicy"))
-    mdm = _read(
-        lambda: graph.get_all(
-            "/policies/mobileDeviceManagementPolicies",
-            version="beta",
-            params={"$expand": "includedGroups"},
-        )
-    )
-    ca = _read(lambda: graph.get_all("/identity/conditionalAccess/policies"))
-    joining = join_groups(policy) if isinstance(policy, dict) else []
-    mdm_ids = mdm_groups(mdm) if isinstance(mdm, list) else []
-    member_of = _member_of(graph, joining + mdm_ids)
+    member_of = member_groups(graph, joining + policies.mdm_groups())
     package = found_package_user(graph, package_user) if package_user else None
     package_id = package.get("id") if isinstance(package, dict) else None
-    if package_id:  # the package user's own groups, for the join and MDM scopes and CA
-        ca_ids = policy_groups(ca) if isinstance(ca, list) else []
-        package_member_of = _member_of(graph, joining + mdm_ids + ca_ids, f"/users/{package_id}")
-        joining_info: dict[str, dict | None] = {}
-    else:  # before the token: the selected groups' rules say whether package users get in
-        package_member_of = None
-        joining_info = {gid: _group(graph, gid) for gid in dict.fromkeys(joining)}
+    package_rules = (
+        package_user_rules(graph, package_user, package, policies) if package_user else {}
+    )
+    # Before the token: the selected groups' rules say whether package users get in.
+    joining_info = {} if package_id else {gid: _group(graph, gid) for gid in dict.fromkeys(joining)}
     tenant = upn.rsplit("@", 1)[-1] if "@" in upn else "organizations"
 
     def apps(app_id: str) -> list[dict]:
@@ -191,60 +185,25 @@ def read_readiness(
 
     rules: dict[str, Callable[[], Check]] = {
         LICENSE: lambda: license_check(graph.get_all("/subscribedSkus")),
-        JOIN: lambda: join_check(_ok(policy), user_id=me.get("id", ""), member_of=member_of),
+        JOIN: lambda: join_check(answered(policy), user_id=me.get("id", ""), member_of=member_of),
         FEDERATION: lambda: federation_check(
             graph.get_all("/domains", params={"$select": "id,authenticationType,isInitial"}), upn
         ),
         WCD_APP: lambda: wcd_app_check(
             apps(WCD_APP_ID), consent_url=admin_consent_url(login_base, tenant)
         ),
-        QUOTA: lambda: quota_check(_ok(policy)),
+        QUOTA: lambda: quota_check(answered(policy)),
         SYNC_FABRIC: lambda: sync_fabric_check(apps(SYNC_FABRIC_APP_ID)),
-        PACKAGE_JOIN: lambda: package_join_check(
-            _ok(policy), joining_info, package_user_id=package_id, member_of=package_member_of
-        ),
-        CONDITIONAL_ACCESS: lambda: read_conditional_access(graph, package_id, _ok(ca)),
-        MDM_SCOPE: lambda: mdm_scope_check(_ok(mdm), member_of=member_of),
+        PACKAGE_JOIN: package_rules.pop(PACKAGE_JOIN, None)
+        or (lambda: package_join_check(answered(policy), joining_info)),
+        CONDITIONAL_ACCESS: lambda: read_conditional_access(graph, package_id, answered(ca)),
+        MDM_SCOPE: lambda: mdm_scope_check(answered(mdm), member_of=member_of),
         PLATFORM: lambda: platform_restriction_check(
             graph.get_all("/deviceManagement/deviceEnrollmentConfigurations", version="beta")
         ),
+        **package_rules,
     }
-    names = list(CHECK_NAMES)
-    if package_user:
-        from tui.entra.enrollment import user_check
-
-        shown = package_user[0] or f"package_{package_user[1]}@…"
-        if isinstance(package, GraphError):
-            rules[PACKAGE_USER] = lambda: not_checked(PACKAGE_USER, package)
-        else:
-            user_upn = (package or {}).get("userPrincipalName") or shown
-            rules[PACKAGE_USER] = lambda: user_check(user_upn, package)
-        names.append(PACKAGE_USER)
-        if package_id:
-            user_upn = package.get("userPrincipalName") or shown  # type: ignore[union-attr]
-            rules[PACKAGE_CA] = lambda: package_user_ca_check(
-                _ok(ca), upn=user_upn, user_id=package_id, member_of=package_member_of
-            )
-            rules[PACKAGE_MDM] = lambda: package_mdm_check(
-                _ok(mdm), upn=user_upn, member_of=package_member_of
-            )
-            names += [PACKAGE_CA, PACKAGE_MDM]
-    checks = []
-    for name in names:
-        graph.cancel.check()
-        emit(Checking(name))
-        checks.append(_guarded(name, rules[name]))
-        emit(Checked(checks[-1]))
-    return checks
-
-
-def found_package_user(
-    graph: GraphClient, package_user: tuple[str, str]
-) -> dict | GraphError | None:
-    """The package user's directory object, None when it does not exist, or Graph's refusal."""
-    from tui.entra.enrollment import find_user
-
-    return _read(lambda: find_user(graph, *package_user))  # type: ignore[return-value]
+    return run_checks(graph, rules, emit)
 
 
 def _group(graph: GraphClient, group_id: str) -> dict | None:
@@ -254,41 +213,3 @@ def _group(graph: GraphClient, group_id: str) -> dict | None:
         )
     except GraphError as error:
         return {"id": group_id} if error.not_found else None  # a deleted group lets nobody in
-
-
-def _read(call: Callable[[], dict | list]) -> dict | list | GraphError:
-    try:
-        return call()
-    except GraphError as error:
-        return error
-
-
-def _ok(answer: dict | list | GraphError):
-    if isinstance(answer, GraphError):
-        raise answer
-    return answer
-
-
-def _guarded(name: str, rule: Callable[[], Check]) -> Check:
-    try:
-        return rule()
-    except GraphError as error:
-        return not_checked(name, error)
-
-
-def _member_of(graph: GraphClient, group_ids: list[str], who: str = "/me") -> set[str] | None:
-    """Which of these groups a user (``/me`` or ``/users/{id}``) is in, transitively; None if
-    unreadable."""
-    unique = list(dict.fromkeys(group_ids))
-    found: set[str] = set()
-    if not unique:
-        return found
-    try:
-        for start in range(0, len(unique), 20):  # checkMemberGroups takes at most 20 ids
-            answer = graph.post(
-                f"{who}/checkMemberGroups", {"groupIds": unique[start : start + 20]}
-            )
-            found.update(answer.get("value") or [])
-    except GraphError:
-        return None
-    return found

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.entra.enrollment import DEVICES, PACKAGE_USER, TOKEN, DeviceInfo, EnrollmentReport
+from tui.entra.enrollment import REPORT_CHECKS, DeviceInfo, EnrollmentReport
 from tui.entra.readiness import CHECK_NAMES, Check, Status
 from tui.entra.signin import CancelToken, SignInConfig
 from tui.screens.checklist import summary_text
@@ -110,14 +110,15 @@ class TenantScreen(GraphScreen):
 
 
 class EnrollmentScreen(GraphScreen):
-    """After provisioning: the package user, the devices it joined, the token's days left."""
+    """After provisioning: the package user and the checks on it (why devices would not join),
+    the devices it joined, the token's days left."""
 
     HEADING = "Verify enrollment · Microsoft Graph, read only"
     INTRO = (
-        "Looks up the package user of this project and the devices it joined, as the "
-        "procedure asks. Nothing is changed."
+        "Looks up the package user of this project, what would stop it joining devices, and "
+        "the devices it joined, as the procedure asks. Nothing is changed."
     )
-    ROWS = (PACKAGE_USER, TOKEN, DEVICES)
+    ROWS = REPORT_CHECKS
 
     def compose_extra(self) -> ComposeResult:
         yield Static("", id="enroll-summary", markup=False)
