@@ -5,6 +5,7 @@ choice is the same in the app, the project file, the review list, the app's buil
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from app_pilot import settle, shows, wait_for
 from test_app_session import goto, make_app, saved_project
@@ -28,6 +29,18 @@ def test_the_policies_choices_are_worded_for_each_policy():
     assert [row.shape for row in policy_rows()] == list(PATHS.values())
     assert [text for _, text in choices(CONSUMER)] == ["Not set", "Allow", "Block"]
     assert [text for _, text in choices(SIGNATURE)] == ["Not set", "Yes", "No"]
+
+
+def test_no_policy_is_named_outside_the_catalogue_and_the_model():
+    """The Policies group is generated: adding a policy needs a row and a field only."""
+    tui = Path(__file__).resolve().parents[1] / "tui"
+    names = [n for row in policy_rows() for n in (row.field, row.shape.rsplit("/", 1)[1])]
+    naming = {
+        str(module.relative_to(tui))
+        for module in tui.rglob("*.py")
+        if any(name in module.read_text() for name in names)
+    }
+    assert naming == {"wcd/catalogue.py", "project/model.py"}
 
 
 def drawn(row, chosen: str) -> str:
