@@ -111,11 +111,20 @@ async def test_each_choice_reaches_the_project_file_and_the_package(tmp_path):
     saved = load_project(path)
     assert saved.allow_windows_consumer_features is None
     assert saved.require_provisioning_package_signature is True
-    by_cli = cli_settings(path, tmp_path / "cli.ppkg")
-    assert PATHS[CONSUMER] not in by_cli and by_cli[PATHS[SIGNATURE]] == "Yes"
-
     reopened = make_app(tmp_path, open_path=path)
     async with reopened.run_test(size=(80, 24)) as pilot:
         await goto(reopened, pilot, "device", "DeviceScreen")
         assert shows(reopened, drawn(CONSUMER, "Not set"))
         assert shows(reopened, drawn(SIGNATURE, "Yes"))
+
+
+async def test_the_command_line_builds_and_inspects_what_the_app_chose(tmp_path):
+    path = saved_project(tmp_path / "wave")
+    app = make_app(tmp_path, open_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await goto(app, pilot, "device", "DeviceScreen")
+        await choose(app, pilot, CONSUMER, ("end",), "Block")
+        await choose(app, pilot, SIGNATURE, ("right",), "Yes")
+        assert app.save_now() == path
+    by_cli = cli_settings(path, tmp_path / "cli.ppkg")
+    assert (by_cli[PATHS[CONSUMER]], by_cli[PATHS[SIGNATURE]]) == ("No", "Yes")
