@@ -132,6 +132,16 @@ async def device(pilot: Pilot) -> None:
     await _step(pilot, "device", p, "end", "backspace", "P")  # touched: the rule shows
 
 
+async def device_policies(pilot: Pilot) -> None:
+    """The Policies group with both policies set, the first one focused."""
+    p = sample_project()
+    p.allow_windows_consumer_features = False
+    p.require_provisioning_package_signature = True
+    await _step(pilot, "device", p)
+    pilot.app.screen.query_one("#policy-allow-windows-consumer-features").input.focus()
+    await pilot.pause()
+
+
 async def network(pilot: Pilot) -> None:
     await _step(pilot, "network")
 
@@ -338,6 +348,7 @@ SCENES = {
         project_refused,
         project,
         device,
+        device_policies,
         network,
         accounts_entra,
         accounts_signing_in,

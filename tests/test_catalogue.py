@@ -154,6 +154,13 @@ POLICIES = {
 }
 
 
+def test_every_policy_row_has_a_label_and_only_they_have_one():
+    """The app's Policies group (tui/screens/policies.py) draws each row by its label."""
+    assert sorted(r.shape for r in catalogue.policy_rows()) == sorted(POLICIES)
+    assert all(r.label for r in catalogue.policy_rows())
+    assert [r.shape for r in catalogue.ROWS if r.label and not r.field] == []
+
+
 def _with_policies():
     project = bare_project()
     project.allow_windows_consumer_features = False

@@ -1,10 +1,12 @@
-"""Step 2, Device: name (with a live preview of its macros), product key, shared use, clean PC."""
+"""Step 2, Device: name (with a live preview of its macros), product key, shared use, clean PC,
+then the optional policies of the catalogue (tui/screens/policies.py)."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tui.screens.policies import compose_policies
 from tui.screens.step import StepScreen
 from tui.widgets.field import BoolField, Field
 
@@ -49,6 +51,7 @@ class DeviceScreen(StepScreen):
             "and Education only and fails on Home.",
             classes="hint",
         )
+        yield from compose_policies(self.project)
 
     def _set_product_key(self, text: str) -> None:
         from tui.project.rules import format_product_key

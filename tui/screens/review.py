@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui.project.model import JoinKind, Project
+from tui.screens.policies import summary_rows
 from tui.screens.step import StepScreen
 from tui.widgets.progress import ProgressPanel
 
@@ -64,7 +65,7 @@ def summary(project: Project) -> list[tuple[str, str]]:
         rows.append(("Application", f"{app.name}: {Path(app.file).name}"))
     for cert in p.certificates:
         rows.append(("Certificate", f"{cert.name}: {Path(cert.path).name}"))
-    return rows
+    return rows + summary_rows(p)
 
 
 def package_settings(project: Project) -> list[tuple[str, str]]:

@@ -91,6 +91,7 @@ class Row:
     added: str = ""  # why bulk-enroll adds it with no field of the wizard for it
     caution: str = ""  # the warning a project using it gets ("{derived}" is filled in)
     caution_at: str = ""  # the project field the warning is shown at
+    label: str = ""  # the app's words for an optional policy (a row with a field)
 
 
 _DOC_DERIVED = "its package form is derived from Microsoft's documentation, not from a real package"
@@ -197,13 +198,15 @@ ROWS: tuple[Row, ...] = (
         form=_policy("Policies/Experience/AllowWindowsConsumerFeatures",
                      "16ef6d5e-6645-57ac-ae29-892fcd94b31d", "User_RunTime", scope="User",
                      values=_BOOL_INT),
-        field="allow_windows_consumer_features"),
+        field="allow_windows_consumer_features",
+        label="Windows consumer features (suggested apps, ads)"),
     Row("Policies/Security/RequireProvisioningPackageSignature", YES_NO, "Yes or No",
         "policies", "`Policy/Config/Security` → `RequireProvisioningPackageSignature` "
         "(integer)", "observed", "mosd.ppkg",
         form=_policy("Policies/Security/RequireProvisioningPackageSignature",
                      "4b8f0380-fb7b-5260-a2bc-8ee59ea45313", values=_BOOL_INT),
-        field="require_provisioning_package_signature"),
+        field="require_provisioning_package_signature",
+        label="Require signed provisioning packages"),
     Row(_CMD + "CommandFile", TEXT, "the installer file", "commands",
         "`Provisioning/Assets/{package id}/…/<n>/CommandFile` → `<i>_<b64>\\<file>`",
         "observed", "mosd.ppkg, real WCD 2025 package"),
