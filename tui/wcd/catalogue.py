@@ -293,16 +293,7 @@ ROWS: tuple[Row, ...] = (
 
 BY_SHAPE = {row.shape: row for row in ROWS}
 # Every form a package of ours may hold: the scalar settings', the stages', the reload.
-FORMS = tuple(dict.fromkeys([*(f for r in ROWS for f in (r.form, r.stage_form) if f), RELOAD_FORM]))
-# A setting without list keys by its provisioning form (no placeholders), to name the parms of
-# a package that carries no customizations.xml.
-BY_FORM = {
-    (f.characteristic, f.parm): r
-    for r in ROWS
-    if "[" not in r.shape
-    for f in (r.form, r.stage_form)
-    if f and "{" not in f.characteristic + f.parm
-}
+FORMS = tuple(dict.fromkeys([f for r in ROWS for f in (r.form, r.stage_form) if f] + [RELOAD_FORM]))
 
 
 def _pattern(text: str, placeholder: str) -> str:
@@ -333,9 +324,38 @@ def row_of(path: SettingPath) -> Row | None:
     return BY_SHAPE.get(shape(path))
 
 
-def row_of_parm(characteristic: str, parm: str) -> Row | None:
-    """The row of the scalar setting compiled to this parm, or None."""
-    return BY_FORM.get((characteristic, parm))
+# Placeholders that hold a list item's key as it is; the others (an index, an escaped SSID, a
+# thumbprint) do not give the setting's key back.
+_KEYS = frozenset({"user"})
+
+
+def _names_back(form: Form, row_: Row) -> bool:
+    held = re.findall(r"\{(\w+)\}", form.characteristic)
+    owners = sum(form in (r.form, r.stage_form) for r in ROWS)
+    keyed = set(held) <= _KEYS and len(held) == row_.shape.count("[]")
+    return owners == 1 and "{" not in form.parm and keyed
+
+
+# The forms that name their setting back, to name the parms of a package without
+# customizations.xml: (characteristic pattern, parm) -> row.
+_BY_FORM = {
+    (re.compile(_pattern(f.characteristic, "([^/]+)")), f.parm): r
+    for r in ROWS
+    for f in (r.form, r.stage_form)
+    if f and _names_back(f, r)
+}
+
+
+def setting_of_parm(characteristic: str, parm: str) -> SettingPath | None:
+    """The setting compiled to this parm (its list keys from the characteristic), or None."""
+    for (char_re, name), row_ in _BY_FORM.items():
+        if name == parm and (m := char_re.fullmatch(characteristic)):
+            found = iter(m.groups())
+            return SettingPath(
+                (n[:-2], next(found)) if n.endswith("[]") else (n, None)
+                for n in row_.shape.split("/")
+            )
+    return None
 
 
 def row(shape_: str) -> Row:
