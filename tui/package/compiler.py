@@ -5,7 +5,9 @@ catalogue (tui.wcd.catalogue), never the project model: a project compiles throu
 ``project_settings``, and a customizations.xml through the very same path, so a setting the
 catalogue knows builds whether or not the project model has a field for it. A setting with
 a scalar form in the catalogue is one document holding one parm; the stages below combine
-several settings (a user's password and group, a Wi-Fi network's fields, a command's files).
+several settings (a user's password and group, a Wi-Fi network's fields, a command's files),
+reading their characteristic paths, parms, datatypes and SettingsGroups from the catalogue's
+stage forms and filling in the placeholders.
 The forms are documented, with sources, in docs/package-format.md and docs/settings.md.
 """
 
