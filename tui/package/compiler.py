@@ -106,20 +106,22 @@ def _leaves(items: Items) -> dict[str, str]:
     return {s.path[-1][0]: s.value for _, s in items}
 
 
-def _forms(items: Items) -> dict[str, Form]:
-    """The stage form of each item's setting, by its leaf name."""
-    return {s.path[-1][0]: r.stage_form for r, s in items}
-
-
 def _parm(row: Row, value: str, at: str, **fill: str) -> Parm:
     return Parm(row.stage_form.parm.format(**fill), value, row.stage_form.datatype, at)
 
 
 def _root(form: Form, *children: Node | Parm, **fill: str) -> Node:
-    """The characteristics of a stage form, its placeholders filled; an asset's last part
-    (after "//") is one characteristic named by a setting path."""
-    outer, _, inner = form.characteristic.format(**fill).partition("//")
-    return chain(outer, Node("/" + inner, children)) if inner else chain(outer, *children)
+    """The characteristics of a stage form, each placeholder filled as one whole segment (a
+    user name or package id may hold a ``/``); an asset's last part, after "//", is one
+    characteristic named by a setting path."""
+    outer, _, inner = form.characteristic.partition("//")
+    if inner:
+        children = (Node("/" + inner.format(**fill), children),)
+    parts = [part.format(**fill) for part in outer.split("/")]
+    node = Node(parts[-1], tuple(children))
+    for part in reversed(parts[:-1]):
+        node = Node(part, (node,))
+    return node
 
 
 def _sibling(items: Items, leaf: str) -> str:
