@@ -176,6 +176,7 @@ ROWS: tuple[Row, ...] = (
         "computer", "`Accounts/Domain` → `ComputerName` (string), `Provisioning/"
         "ForceSettingReload` → `ComputerName`=1 (integer); file `Accounts`", "observed",
         "mosd.ppkg",
+        # Its group is the name-only document's; joined to a domain it goes in the join's.
         stage_form=Form("Accounts/Domain", "ComputerName", "string", GROUP_COMPUTER_NAME)),
     Row("Accounts/Users/User[]/Password", TEXT, "the local user's password", "users",
         "`Accounts/Users/<name>` → `Password` (string); file `Accounts_Users_<name>`",
