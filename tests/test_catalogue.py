@@ -143,6 +143,46 @@ def test_each_scalar_row_compiles_to_its_form(row):
     assert parm.settings_path == row.shape
 
 
+def test_each_rows_words_name_the_characteristic_and_parm_of_its_forms():
+    """Row.provisioning (docs/settings.md's column) restates the structured forms: it must
+    name exactly their characteristic path and parm, placeholders as <…>."""
+    for r in catalogue.ROWS:
+        forms = [f for f in (r.form, r.stage_form) if f]
+        if r.shape == "Accounts/ComputerAccount/ComputerName":
+            forms.append(catalogue.RELOAD_FORM)
+        assert forms, r.shape
+        for f in forms:
+            named = (f"`{catalogue.shown(f.characteristic)}`", f"`{catalogue.shown(f.parm)}`")
+            assert all(n in r.provisioning for n in named), (r.shape, named)
+
+
+def test_every_parm_the_fullest_project_compiles_to_is_a_form_of_the_catalogue(tmp_path):
+    """test_rules' full project (the golden packages' fullest), joined to Entra ID and to
+    Active Directory: each parm's characteristic and name match a form, with its datatype,
+    and every stage form is met."""
+    from test_rules import full_project as fullest
+
+    from tui.project.model import JoinKind
+
+    met = set()
+    for join in (JoinKind.ENTRA, JoinKind.ACTIVE_DIRECTORY):
+        folder = tmp_path / join.value
+        folder.mkdir()
+        project = fullest(folder)
+        project.join = join
+        out = folder / "full.ppkg"
+        build_package(project, out, timestamp=datetime.fromisoformat(STAMP))
+        for doc in read_package(out, show_secrets=True).documents:
+            for parm in doc.parms:
+                form = catalogue.form_of(parm.characteristic, parm.name)
+                assert form is not None, (parm.characteristic, parm.name)
+                assert parm.datatype == form.datatype, (parm.characteristic, parm.name)
+                met.add(form)
+    stage_forms = {r.stage_form for r in catalogue.ROWS if r.stage_form}
+    assert stage_forms | {catalogue.RELOAD_FORM} <= met
+    assert catalogue.form_of("AADJ", "Unknown") is None
+
+
 # --- the two policies added through the catalogue (a row each, and a field in the model) ---
 
 POLICIES = {

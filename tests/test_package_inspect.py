@@ -128,14 +128,26 @@ def test_package_without_customizations_falls_back_to_provxml(tmp_path):
         write_wim(f, tree, package.image_info(project, STAMP))
     info = read_package(out)
     assert info.settings_from == "provxml"
-    assert Setting(path("AADJ/BPRT"), MASK) in info.settings
+    # The stages' forms name their settings too: the bulk token (a secret, masked), the local
+    # user's password and group (the key from the characteristic, as compiled).
+    assert Setting(path("Accounts/Azure/BPRT"), MASK) in info.settings
+    assert not any(s.path == path("AADJ/BPRT") for s in info.settings)
+    authority = Setting(path("Accounts/Azure/Authority"), project.entra.authority)
+    assert authority in info.settings
+    user = path("Accounts/Users", ("User", "labadmin"))
+    assert Setting(user + path("Password"), MASK) in info.settings
+    assert Setting(user + path("UserGroup"), "2") in info.settings
+    # Wi-Fi's one parm holds four settings: it keeps its characteristic's name, masked.
+    wlan = path("WiFi/Profile", project.wifi.ssid.replace(" ", "%20"), "WlanXml")
+    assert Setting(wlan, MASK) in info.settings
     # A parm whose form the catalogue knows is named by its WCD setting, value as compiled.
     assert Setting(path("OOBE", "Desktop", "HideOobe"), "true") in info.settings
     policy = path("Policies", "Experience", "AllowWindowsConsumerFeatures")
     assert Setting(policy, "0") in info.settings  # Policy/Config/Experience, user scope
     assert "SharedPC/EnableSharedPCMode" in info.derived
     shown = read_package(out, show_secrets=True)
-    assert Setting(path("AADJ/BPRT"), project.entra.bprt) in shown.settings
+    assert Setting(path("Accounts/Azure/BPRT"), project.entra.bprt) in shown.settings
+    assert Setting(user + path("Password"), "S3cret-pass!") in shown.settings
     assert shown.owner_type == "ITAdmin" and shown.rank is None
 
 

@@ -20,6 +20,7 @@ from tui.project.model import (
     Wifi,
     WifiSecurity,
 )
+from tui.wcd import catalogue
 
 
 @pytest.fixture(scope="module")
@@ -120,12 +121,12 @@ def test_entra_wizard_project_gives_the_reference_tree():
     p.entra.bprt = "eyJ0eXAi.secret"
     placed = px.place(px.project_documents(p))
     assert [(pl.file_name, pl.settings_group) for pl in placed] == [
-        ("0__Accounts_Azure.provxml", px.GROUP_AZURE),
+        ("0__Accounts_Azure.provxml", catalogue.GROUP_AZURE),
         (
             "1__Policies_ApplicationManagement_AllowAllTrustedApps.provxml",
-            px.GROUP_ALLOW_ALL_TRUSTED_APPS,
+            catalogue.row("Policies/ApplicationManagement/AllowAllTrustedApps").form.group,
         ),
-        ("2__OOBE_Desktop_HideOobe.provxml", px.GROUP_HIDE_OOBE),
+        ("2__OOBE_Desktop_HideOobe.provxml", catalogue.row("OOBE/Desktop/HideOobe").form.group),
     ]
     text = px.render(placed[0].doc).decode("utf-8-sig")
     assert (
@@ -146,16 +147,19 @@ def test_repeated_settings_groups_get_instance_suffixes():
         Application(name="b", command_line="b.exe"),
     ]
     placed = px.place(px.project_documents(p))
-    users = [pl for pl in placed if pl.doc.group == px.GROUP_USER]
-    assert [pl.settings_group for pl in users] == [px.GROUP_USER, px.GROUP_USER + "_0"]
+    users = [pl for pl in placed if pl.doc.group == catalogue.GROUP_USER]
+    assert [pl.settings_group for pl in users] == [
+        catalogue.GROUP_USER,
+        catalogue.GROUP_USER + "_0",
+    ]
     assert [pl.file_name for pl in users] == [
         "0__Accounts_Users_admin.provxml",
         "1__Accounts_Users_helpdesk.provxml",
     ]
     lines = [pl for pl in placed if pl.doc.stem.endswith("_CommandLine")]
     assert [pl.settings_group for pl in lines] == [
-        px.GROUP_COMMAND["CommandLine"],
-        px.GROUP_COMMAND["CommandLine"] + "_0",
+        catalogue.GROUP_COMMAND["CommandLine"],
+        catalogue.GROUP_COMMAND["CommandLine"] + "_0",
     ]
     assert [int(pl.file_name.split("__")[0]) for pl in placed] == list(range(len(placed)))
     admin = px.walk(users[0].doc.roots)

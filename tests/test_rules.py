@@ -667,6 +667,7 @@ def test_every_group_the_rules_accept_is_offered_by_the_step_and_compiled_to_its
     from tui.package import compiler as px
     from tui.project.localusers import LOCAL_USER_GROUPS
     from tui.screens.localusers import GROUP_CHOICES
+    from tui.wcd import catalogue
 
     assert [value for value, _ in GROUP_CHOICES] == list(LOCAL_USER_GROUPS)
     assert LocalUser().group in LOCAL_USER_GROUPS
@@ -674,7 +675,7 @@ def test_every_group_the_rules_accept_is_offered_by_the_step_and_compiled_to_its
     for group in LOCAL_USER_GROUPS:
         project = Project(join=JoinKind.NONE, local_users=[LocalUser("helpdesk", "pw", group)])
         assert check_field(project, "local_users[0].group", today=TODAY) is None
-        doc = next(d for d in px.project_documents(project) if d.group == px.GROUP_USER)
+        doc = next(d for d in px.project_documents(project) if d.group == catalogue.GROUP_USER)
         parms = {p.name: p.value for _, p in px.walk(doc.roots)}
         csp_values[group] = parms["LocalUserGroup"]
     assert csp_values == {"Administrators": "2", "Standard Users": "1"}

@@ -5,7 +5,9 @@ catalogue (tui.wcd.catalogue), never the project model: a project compiles throu
 ``project_settings``, and a customizations.xml through the very same path, so a setting the
 catalogue knows builds whether or not the project model has a field for it. A setting with
 a scalar form in the catalogue is one document holding one parm; the stages below combine
-several settings (a user's password and group, a Wi-Fi network's fields, a command's files).
+several settings (a user's password and group, a Wi-Fi network's fields, a command's files),
+reading their characteristic paths, parms, datatypes and SettingsGroups from the catalogue's
+stage forms and filling in the placeholders.
 The forms are documented, with sources, in docs/package-format.md and docs/settings.md.
 """
 
@@ -54,9 +56,11 @@ from tui.wcd.catalogue import (
     DERIVED_PRODUCT_KEY,
     DERIVED_SHARED_PC,
     DERIVED_WIFI,
+    RELOAD_FORM,
+    Form,
     Row,
 )
-from tui.wcd.paths import names
+from tui.wcd.paths import names, shape
 from tui.wcd.settings import Setting, project_settings
 
 __all__ = [
@@ -90,28 +94,8 @@ __all__ = [
     "walk",
 ]
 
-# SettingsGroup GUIDs seen in real WCD output (or, marked M, in one open-source generator) for
-# the stages' documents; the scalar settings' are in the catalogue.
-GROUP_AZURE = "641c3728-5623-544a-9144-976a2dbf3ca9"
-GROUP_COMPUTER_NAME = "9de9b0e5-6d03-5ff6-a648-12a9d1c34bba"
-GROUP_COMPUTER_ACCOUNT = "f35dd173-1c3e-5f2b-a3a4-29b602842b09"  # M
-GROUP_USER = "316e2a31-250a-5f09-a0e1-d2e5c6b03559"
-GROUP_HIDE_OOBE = catalogue.row("OOBE/Desktop/HideOobe").form.group
-GROUP_ALLOW_ALL_TRUSTED_APPS = catalogue.row(
-    "Policies/ApplicationManagement/AllowAllTrustedApps"
-).form.group
-GROUP_WLAN = "ac17da61-38b8-5bb9-bdaf-7436ac4eb133"  # M
-GROUP_COMMAND = {
-    "CommandFile": "1348d3d6-134b-5eb8-8f89-96c44bf9aa0b",
-    "CommandLine": "56ccb8ff-b5f2-5806-a504-ab9091876608",
-    "ContinueInstall": "290f8b72-c400-5dc4-8e56-b98df699071a",
-    "DependencyPackages": "0fb42616-94a6-5da8-b711-fd15131232e9",  # M
-    "RestartRequired": "0a0302fe-0203-5635-8005-2878eac632cd",
-    "ReturnCodeRestart": "0c1ffbe1-4777-5325-afb2-61bfeee42220",
-    "ReturnCodeSuccess": "370d2f73-b454-5319-b1b1-ad5dcb6c1e42",
-}
-
 CMD = "ProvisioningCommands/PrimaryContext/Command"
+# File stems are ours (WCD names its files alike), not CSP facts: they stay here.
 CMD_STEM = CMD.replace("/", "_")
 _TRUE = ("true", "yes")
 
@@ -122,9 +106,32 @@ def _leaves(items: Items) -> dict[str, str]:
     return {s.path[-1][0]: s.value for _, s in items}
 
 
+def _parm(row: Row, value: str, at: str, **fill: str) -> Parm:
+    return Parm(row.stage_form.parm.format(**fill), value, row.stage_form.datatype, at)
+
+
+def _root(form: Form, *children: Node | Parm, **fill: str) -> Node:
+    """The characteristics of a stage form, each placeholder filled as one whole segment (a
+    user name or package id may hold a ``/``); an asset's last part, after "//", is one
+    characteristic named by a setting path."""
+    outer, _, inner = form.characteristic.partition("//")
+    if inner:
+        children = (Node("/" + inner.format(**fill), children),)
+    parts = [part.format(**fill) for part in outer.split("/")]
+    node = Node(parts[-1], tuple(children))
+    for part in reversed(parts[:-1]):
+        node = Node(part, (node,))
+    return node
+
+
 def _sibling(items: Items, leaf: str) -> str:
     """The SettingsPath of the setting ``leaf`` beside the items' (list keys dropped)."""
     return f"{names(items[0][1].path[:-1])}/{leaf}"
+
+
+def _row_beside(items: Items, leaf: str) -> Row:
+    """The catalogue row of the setting ``leaf`` beside the items'."""
+    return catalogue.row(f"{shape(items[0][1].path[:-1])}/{leaf}")
 
 
 def _by_key(items: Items) -> dict[str, Items]:
@@ -156,22 +163,24 @@ def _wifi(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
             auto_connect=v.get("AutoConnect", "True").casefold() in _TRUE,
             hidden=v.get("HiddenNetwork", "False").casefold() in _TRUE,
         )
-        parm = Parm("WlanXml", wlan_profile_xml(wifi), "string", DERIVED_WIFI)
-        root = chain("WiFi/Profile", Node(csp_segment(ssid), (parm,)))
+        form = network[0][0].stage_form  # the four settings make one parm
+        parm = Parm(form.parm, wlan_profile_xml(wifi), form.datatype, DERIVED_WIFI)
+        root = _root(form, parm, ssid=csp_segment(ssid))
         stem = f"ConnectivityProfiles_WLAN_WLANSetting_{i}"
-        docs.append(ProvDoc(stem, GROUP_WLAN, (root,), derived=DERIVED_WIFI))
+        docs.append(ProvDoc(stem, form.group, (root,), derived=DERIVED_WIFI))
     return docs
 
 
 def _certificates(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
     """One document per certificate read (inputs: the bytes of each CertificatePath)."""
     docs = []
+    row = items[0][0]
     for i, cert in enumerate(inputs.certificates):
         encoded = base64.b64encode(cert.der).decode("ascii")
         # No datatype, as [MS-MDE2]'s provisioning example writes EncodedCertificate (b64 node).
-        parm = Parm("EncodedCertificate", encoded, "", DERIVED_CERTIFICATE)
-        root = chain("RootCATrustedCertificates/Root", Node(cert.thumbprint, (parm,)))
-        group = derived_group(DERIVED_CERTIFICATE)
+        parm = _parm(row, encoded, DERIVED_CERTIFICATE)
+        root = _root(row.stage_form, parm, thumbprint=cert.thumbprint)
+        group = row.stage_form.group or derived_group(DERIVED_CERTIFICATE)
         stem = f"Certificates_RootCertificates_{i}"
         docs.append(ProvDoc(stem, group, (root,), derived=DERIVED_CERTIFICATE))
     return docs
@@ -179,30 +188,30 @@ def _certificates(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc
 
 def _azure(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
     v = _leaves(items)
-    parms = tuple(
-        Parm(name, v.get(name, ""), "string", _sibling(items, name))
-        for name in ("Authority", "BPRT")
-    )
-    return [ProvDoc("Accounts_Azure", GROUP_AZURE, (Node("AADJ", parms),))]
+    rows = [_row_beside(items, name) for name in ("Authority", "BPRT")]
+    parms = tuple(_parm(r, v.get(r.shape.rsplit("/", 1)[1], ""), r.shape) for r in rows)
+    form = rows[0].stage_form
+    return [ProvDoc("Accounts_Azure", form.group, (_root(form, *parms),))]
 
 
 def _computer(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
     v = _leaves(items)
     name = v.get("ComputerName", "")
-    reload = chain(
-        "Provisioning/ForceSettingReload",
-        Parm("ComputerName", "1", "integer", _sibling(items, "ComputerName")),
-    )
-    fields = ("Account", "AccountOU", "ComputerName", "DomainName", "Password")
-    if any(r.derived == DERIVED_DOMAIN_JOIN for r, _ in items):
-        parms = tuple(Parm(k, v[k], "string", _sibling(items, k)) for k in fields if v.get(k))
-        roots = (chain("Accounts/Domain", *parms),) + ((reload,) if name else ())
+    name_row = _row_beside(items, "ComputerName")
+    reload = _root(RELOAD_FORM, Parm(RELOAD_FORM.parm, "1", RELOAD_FORM.datatype, name_row.shape))
+    join = [r for r, _ in items if r.derived == DERIVED_DOMAIN_JOIN]
+    if join:
+        fields = sorted((s.path[-1][0], r) for r, s in items if s.value)
+        parms = tuple(_parm(r, v[k], r.shape) for k, r in fields)
+        form = join[0].stage_form
+        roots = (_root(form, *parms),) + ((reload,) if name else ())
         stem = "Accounts_ComputerAccount"
-        return [ProvDoc(stem, GROUP_COMPUTER_ACCOUNT, roots, derived=DERIVED_DOMAIN_JOIN)]
+        return [ProvDoc(stem, form.group, roots, derived=DERIVED_DOMAIN_JOIN)]
     if not name:
         return []
-    parm = Parm("ComputerName", name, "string", _sibling(items, "ComputerName"))
-    return [ProvDoc("Accounts", GROUP_COMPUTER_NAME, (chain("Accounts/Domain", parm), reload))]
+    form = name_row.stage_form
+    root = _root(form, _parm(name_row, name, name_row.shape))
+    return [ProvDoc("Accounts", form.group, (root, reload))]
 
 
 def _users(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
@@ -214,61 +223,60 @@ def _users(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
         if group is None:
             known = ", ".join(USER_GROUP_IDS)
             raise UserError(f"Local user {user!r}: group {group_name!r} is not one of {known}.")
+        password, user_group = (_row_beside(fields, k) for k in _USER_LEAVES)
         parms = (
-            Parm("Password", v.get("Password", ""), "string", _sibling(fields, "Password")),
-            Parm("LocalUserGroup", str(group), "integer", _sibling(fields, "UserGroup")),
+            _parm(password, v.get("Password", ""), _sibling(fields, "Password")),
+            _parm(user_group, str(group), _sibling(fields, "UserGroup")),
         )
+        form = password.stage_form
         stem = f"Accounts_Users_{file_part(user)}"
-        docs.append(ProvDoc(stem, GROUP_USER, (chain("Accounts/Users", Node(user, parms)),)))
+        docs.append(ProvDoc(stem, form.group, (_root(form, *parms, user=user),)))
     return docs
 
 
-def _command_doc(n: int, name: str, value: str, datatype: str) -> ProvDoc:
-    parm = Parm(name, value, datatype, f"{CMD}/CommandConfig/{name}")
-    root = chain(f"ProvisioningCommands/PrimaryContext/$(__PackageID)/{n}", parm)
-    return ProvDoc(f"{CMD_STEM}_{n}_{name}", GROUP_COMMAND[name], (root,))
+_USER_LEAVES = ("Password", "UserGroup")
 
 
-def _asset_doc(package_id: str, key: str, characteristic: str, stem: str, kind: str) -> ProvDoc:
+def _command_doc(n: int, name: str, value: str) -> ProvDoc:
+    row = catalogue.row(f"{CMD}/CommandConfig[]/{name}")
+    root = _root(row.stage_form, _parm(row, value, f"{CMD}/CommandConfig/{name}"), n=str(n))
+    return ProvDoc(f"{CMD_STEM}_{n}_{name}", row.stage_form.group, (root,))
+
+
+def _asset_doc(package_id: str, key: str, n: int, stem: str, shape_: str) -> ProvDoc:
     """A payload file: ``Provisioning/Assets/{package id}/<setting path>`` -> key = file name."""
-    path = f"{CMD}/CommandConfig/" + (
-        "CommandFile" if kind == "CommandFile" else "DependencyPackages/Dependency"
-    )
-    parm = Parm(key, key.rsplit("\\", 1)[1], "string", path)
-    root = chain("Provisioning/Assets", Node(package_id, (Node(characteristic, (parm,)),)))
-    derived = DERIVED_DEPENDENCY if kind == "DependencyPackages" else ""
-    return ProvDoc(stem, GROUP_COMMAND[kind], (root,), derived=derived)
+    row = catalogue.row(shape_)
+    path = shape_.replace("[]", "")
+    parm = _parm(row, key.rsplit("\\", 1)[1], path, asset=key)
+    root = _root(row.stage_form, parm, package=package_id, n=str(n))
+    return ProvDoc(stem, row.stage_form.group, (root,), derived=row.derived)
 
 
 def _commands(items: Items, package_id: str, inputs: Inputs) -> list[ProvDoc]:
     docs = []
     for n, fields in enumerate(_by_key(items).values()):
         v = _leaves(fields)
-        dependencies = [s for r, s in fields if r.derived == DERIVED_DEPENDENCY]
+        dependencies = [(r, s) for r, s in fields if r.derived == DERIVED_DEPENDENCY]
         stem = f"{CMD_STEM}_{n}"
         if v.get("CommandFile"):
             key = inputs.asset_keys[(n, None)]
-            char = f"/{CMD}/{n}/CommandFile"
-            docs.append(_asset_doc(package_id, key, char, f"{stem}_CommandFile", "CommandFile"))
+            shape_ = f"{CMD}/CommandConfig[]/CommandFile"
+            docs.append(_asset_doc(package_id, key, n, f"{stem}_CommandFile", shape_))
         if "CommandLine" in v:
-            docs.append(_command_doc(n, "CommandLine", v["CommandLine"], "string"))
+            docs.append(_command_doc(n, "CommandLine", v["CommandLine"]))
         if "ContinueInstall" in v:
             on = v["ContinueInstall"].casefold() in _TRUE
-            docs.append(_command_doc(n, "ContinueInstall", boolean(on), "boolean"))
-        for j in range(len(dependencies)):
+            docs.append(_command_doc(n, "ContinueInstall", boolean(on)))
+        for j, (row, _) in enumerate(dependencies):
             key = inputs.asset_keys[(n, j)]
-            char = f"/{CMD}/{n}/DependencyPackages/Dependency"
-            docs.append(
-                _asset_doc(
-                    package_id, key, char, f"{stem}_DependencyPackages_{j}", "DependencyPackages"
-                )
-            )
+            stem_j = f"{stem}_DependencyPackages_{j}"
+            docs.append(_asset_doc(package_id, key, n, stem_j, row.shape))
         if "RestartRequired" in v:
             on = v["RestartRequired"].casefold() in _TRUE
-            docs.append(_command_doc(n, "RestartRequired", boolean(on), "boolean"))
+            docs.append(_command_doc(n, "RestartRequired", boolean(on)))
         for name in ("ReturnCodeRestart", "ReturnCodeSuccess"):
             if name in v:
-                docs.append(_command_doc(n, name, v[name], "integer"))
+                docs.append(_command_doc(n, name, v[name]))
     return docs
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from tui.project.model import Wifi, WifiSecurity
 from tui.project.names import FILE_NAME_FORBIDDEN
+from tui.wcd import catalogue
 from tui.wcd.settings import MASK, is_secret_name
 
 BOM = b"\xef\xbb\xbf"
@@ -34,8 +35,11 @@ def derived_group(settings_path: str) -> str:
 
 
 WLAN_NAMESPACE = "http://www.microsoft.com/networking/WLAN/profile/v1"
-# Parm names that hold secrets beyond settings.is_secret's.
-SECRET_PARMS = frozenset({"BPRT", "WlanXml"})
+# Parm names that hold secrets beyond settings.is_secret's: those of the catalogue's secret
+# settings (BPRT; WlanXml, which carries the Wi-Fi key).
+SECRET_PARMS = frozenset(
+    f.parm for r in catalogue.ROWS if r.secret for f in (r.form, r.stage_form) if f
+)
 
 
 def is_secret_parm(name: str) -> bool:

@@ -20,7 +20,7 @@ from tui.package.build import CUSTOMIZATIONS, MASTER_DATASTORE, PROV
 from tui.package.wim.header import MAGIC as WIM_MAGIC
 from tui.project.model import OwnerType
 from tui.safefile import read_regular
-from tui.wcd.catalogue import derived_of, row_of_parm
+from tui.wcd.catalogue import derived_of, setting_of_parm
 from tui.wcd.paths import SettingPath, path
 from tui.wcd.settings import MASK, Setting, mask
 
@@ -183,8 +183,8 @@ def _parm_path(parm: ProvParm) -> SettingPath:
     """A provxml parm named, for a package without customizations.xml: by its WCD setting
     where the catalogue knows its form, else by its characteristic path (names only: a
     characteristic has no list keys)."""
-    if (known := row_of_parm(parm.characteristic, parm.name)) is not None:
-        return path(*known.shape.split("/"))
+    if (known := setting_of_parm(parm.characteristic, parm.name)) is not None:
+        return known
     return path(*parm.characteristic.split("/"), parm.name)
 
 

@@ -10,6 +10,7 @@ table in docs/settings.md all read this table; adding a scalar setting is one ro
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tui.wcd.paths import SettingPath, shape
@@ -74,6 +75,42 @@ class Form:
     values: tuple[tuple[str, str], ...] = ()  # customizations value -> parm value
 
 
+# The forms the stages build (tui/package/compiler.py combines the settings; the facts are
+# here). A characteristic or parm may hold placeholders the stage fills: {ssid} (%-escaped),
+# {user}, {thumbprint} (SHA-1, hex), {n} (the command's index), {package} (the package id)
+# and {asset} (the payload file's key, `<i>_<b64>\<file>`). An asset's characteristic is
+# Provisioning/Assets/{package} and, after "//", one characteristic named by a setting path.
+# SettingsGroup GUIDs were seen in real WCD output or, marked M, in one open-source generator;
+# "" means ours (name-based).
+PLACEHOLDERS = {
+    "ssid": "<SSID %-escaped>",
+    "user": "<name>",
+    "thumbprint": "<SHA-1>",
+    "n": "<n>",
+    "package": "<package id>",
+    "asset": "<i>_<b64>\\<file>",
+}
+GROUP_AZURE = "641c3728-5623-544a-9144-976a2dbf3ca9"
+GROUP_COMPUTER_NAME = "9de9b0e5-6d03-5ff6-a648-12a9d1c34bba"
+GROUP_COMPUTER_ACCOUNT = "f35dd173-1c3e-5f2b-a3a4-29b602842b09"  # M
+GROUP_USER = "316e2a31-250a-5f09-a0e1-d2e5c6b03559"
+GROUP_WLAN = "ac17da61-38b8-5bb9-bdaf-7436ac4eb133"  # M
+GROUP_COMMAND = {
+    "CommandFile": "1348d3d6-134b-5eb8-8f89-96c44bf9aa0b",
+    "CommandLine": "56ccb8ff-b5f2-5806-a504-ab9091876608",
+    "ContinueInstall": "290f8b72-c400-5dc4-8e56-b98df699071a",
+    "DependencyPackages": "0fb42616-94a6-5da8-b711-fd15131232e9",  # M
+    "RestartRequired": "0a0302fe-0203-5635-8005-2878eac632cd",
+    "ReturnCodeRestart": "0c1ffbe1-4777-5325-afb2-61bfeee42220",
+    "ReturnCodeSuccess": "370d2f73-b454-5319-b1b1-ad5dcb6c1e42",
+}
+_COMMAND_AT = "ProvisioningCommands/PrimaryContext/$(__PackageID)/{n}"
+_ASSET_AT = "Provisioning/Assets/{package}//ProvisioningCommands/PrimaryContext/Command/{n}/"
+WLAN_FORM = Form("WiFi/Profile/{ssid}", "WlanXml", "string", GROUP_WLAN)
+# The reload that makes Windows apply a new device name; it belongs to no setting of its own.
+RELOAD_FORM = Form("Provisioning/ForceSettingReload", "ComputerName", "integer")
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     shape: str  # "Accounts/Users/User[]/Password": the path, list keys as []
@@ -84,6 +121,7 @@ class Row:
     evidence: str  # "observed" or "derived"
     reference: str  # where the form comes from
     form: Form | None = None  # compiled on its own; None: its stage combines several settings
+    stage_form: Form | None = None  # the form its stage builds it in (placeholders filled)
     secret: bool = False
     derived: str = ""  # the name a derived form is reported by (one of DERIVED_ALL)
     field: str = ""  # the Project attribute of an optional policy (None: not in the package)
@@ -116,13 +154,16 @@ def _policy(path: str, group: str = "", source: str = "RunTime", **form) -> Form
 ROWS: tuple[Row, ...] = (
     Row("Accounts/Azure/Authority", TEXT, "an https address", "azure",
         _AZURE.format("Authority"), "observed", _REAL,
+        stage_form=Form("AADJ", "Authority", "string", GROUP_AZURE),
         added="Microsoft's sign-in address, which the bulk token is for"),
     Row("Accounts/Azure/BPRT", TEXT, "the bulk token", "azure", _AZURE.format("BPRT"),
-        "observed", _REAL, secret=True),
+        "observed", _REAL, secret=True,
+        stage_form=Form("AADJ", "BPRT", "string", GROUP_AZURE)),
     *(
         Row(f"Accounts/ComputerAccount/{name}", TEXT, rule, "computer", _DOMAIN.format(name),
             "derived", _AD, secret=name == "Password", derived=DERIVED_DOMAIN_JOIN,
-            caution=caution, caution_at="domain.domain")
+            caution=caution, caution_at="domain.domain",
+            stage_form=Form("Accounts/Domain", name, "string", GROUP_COMPUTER_ACCOUNT))
         for name, rule, caution in (
             ("Account", "a domain account", ""),
             ("AccountOU", "an OU distinguished name", ""),
@@ -135,19 +176,24 @@ ROWS: tuple[Row, ...] = (
     Row("Accounts/ComputerAccount/ComputerName", TEXT, "a device name, %SERIAL%, %RAND:x%",
         "computer", "`Accounts/Domain` → `ComputerName` (string), `Provisioning/"
         "ForceSettingReload` → `ComputerName`=1 (integer); file `Accounts`", "observed",
-        "mosd.ppkg"),
+        "mosd.ppkg",
+        # Its group is the name-only document's; joined to a domain it goes in the join's.
+        stage_form=Form("Accounts/Domain", "ComputerName", "string", GROUP_COMPUTER_NAME)),
     Row("Accounts/Users/User[]/Password", TEXT, "the local user's password", "users",
         "`Accounts/Users/<name>` → `Password` (string); file `Accounts_Users_<name>`",
-        "observed", _REAL, secret=True),
+        "observed", _REAL, secret=True,
+        stage_form=Form("Accounts/Users/{user}", "Password", "string", GROUP_USER)),
     Row("Accounts/Users/User[]/UserGroup", CHOICE, "Administrators or Standard Users",
         "users", "`Accounts/Users/<name>` → `LocalUserGroup` (integer: Administrators 2, "
         "Standard Users 1)", "observed", _REAL,
-        choices=("Users", "Standard Users", "Administrators", "Guests")),
+        choices=("Users", "Standard Users", "Administrators", "Guests"),
+        stage_form=Form("Accounts/Users/{user}", "LocalUserGroup", "integer", GROUP_USER)),
     Row("Certificates/RootCertificates/RootCertificate[]/CertificatePath", TEXT, "a .cer file",
         "certificates", "`RootCATrustedCertificates/Root/<SHA-1>` → `EncodedCertificate` "
         "(base64 DER, no datatype); file `Certificates_RootCertificates_<i>`", "derived",
         "RootCATrustedCertificates CSP, [MS-MDE2]; docs/package-format.md, Certificates",
-        derived=DERIVED_CERTIFICATE, caution="{derived}", caution_at="certificates"),
+        derived=DERIVED_CERTIFICATE, caution="{derived}", caution_at="certificates",
+        stage_form=Form("RootCATrustedCertificates/Root/{thumbprint}", "EncodedCertificate", "")),
     Row("CleanPC/CleanPCWithoutRetainingUserData", FLAG, "True", "clean_pc",
         "`CleanPC` → `CleanPCWithoutRetainingUserData`=1 (integer, exec)", "derived",
         "CleanPC CSP (an integer, Execute only)", derived=DERIVED_CLEAN_PC,
@@ -159,7 +205,7 @@ ROWS: tuple[Row, ...] = (
         Row(_WLAN + leaf, kind, rule, "wifi", _WIFI, "derived",
             "WiFi CSP, WLAN_profile schema; docs/package-format.md, Wi-Fi", secret=secret,
             derived=DERIVED_WIFI, caution="{derived} (one open-source generator)" * (i == 0),
-            caution_at="wifi")
+            caution_at="wifi", stage_form=WLAN_FORM)
         for i, (leaf, kind, rule, secret) in enumerate((
             ("AutoConnect", FLAG, "True or False", False),
             ("HiddenNetwork", FLAG, "True or False", False),
@@ -208,11 +254,14 @@ ROWS: tuple[Row, ...] = (
         field="require_provisioning_package_signature",
         label="Require signed provisioning packages"),
     Row(_CMD + "CommandFile", TEXT, "the installer file", "commands",
-        "`Provisioning/Assets/{package id}/…/<n>/CommandFile` → `<i>_<b64>\\<file>`",
-        "observed", "mosd.ppkg, real WCD 2025 package"),
+        "`Provisioning/Assets/<package id>//ProvisioningCommands/PrimaryContext/Command/<n>/"
+        "CommandFile` → `<i>_<b64>\\<file>`", "observed", "mosd.ppkg, real WCD 2025 package",
+        stage_form=Form(_ASSET_AT + "CommandFile", "{asset}", "string",
+                        GROUP_COMMAND["CommandFile"])),
     *(
         Row(_CMD + name, kind, rule, "commands", _COMMAND.format(name, datatype), "observed",
-            "mosd.ppkg, real WCD 2025 package")
+            "mosd.ppkg, real WCD 2025 package",
+            stage_form=Form(_COMMAND_AT, name, datatype, GROUP_COMMAND[name]))
         for name, kind, rule, datatype in (
             ("CommandLine", TEXT, "a command line", "string"),
             ("ContinueInstall", FLAG, "True or False", "boolean"),
@@ -222,8 +271,12 @@ ROWS: tuple[Row, ...] = (
         )
     ),
     Row(_CMD + "DependencyPackages/Dependency[]", TEXT, "a file the installer needs",
-        "commands", "as CommandFile, characteristic `…/<n>/DependencyPackages/Dependency`",
-        "derived", "docs/package-format.md, Dependency files", derived=DERIVED_DEPENDENCY),
+        "commands", "as CommandFile, characteristic `Provisioning/Assets/<package id>//"
+        "ProvisioningCommands/PrimaryContext/Command/<n>/DependencyPackages/Dependency` → "
+        "`<i>_<b64>\\<file>`", "derived", "docs/package-format.md, Dependency files",
+        derived=DERIVED_DEPENDENCY,
+        stage_form=Form(_ASSET_AT + "DependencyPackages/Dependency", "{asset}", "string",
+                        GROUP_COMMAND["DependencyPackages"])),
     Row("SharedPC/AccountManagement/AccountModel", CHOICE, ", ".join(ACCOUNT_MODELS),
         "shared_pc", "`SharedPC` → `AccountModel` (integer)", "derived", _SHARED,
         derived=DERIVED_SHARED_PC, choices=ACCOUNT_MODELS,
@@ -243,9 +296,31 @@ ROWS: tuple[Row, ...] = (
 # fmt: on
 
 BY_SHAPE = {row.shape: row for row in ROWS}
-# A scalar setting by its provisioning form, to name the parms of a package that carries no
-# customizations.xml.
-BY_FORM = {(r.form.characteristic, r.form.parm): r for r in ROWS if r.form and "[" not in r.shape}
+# Every form a package of ours may hold: the scalar settings', the stages', the reload.
+FORMS = tuple(dict.fromkeys([f for r in ROWS for f in (r.form, r.stage_form) if f] + [RELOAD_FORM]))
+
+
+def _pattern(text: str, placeholder: str) -> str:
+    return re.sub(r"\\\{\w+\\\}", placeholder, re.escape(text))
+
+
+_FORM_PATTERNS = tuple(
+    (re.compile(_pattern(f.characteristic, "[^/]+")), re.compile(_pattern(f.parm, ".+")), f)
+    for f in FORMS
+)
+
+
+def form_of(characteristic: str, parm: str) -> Form | None:
+    """The catalogue's form a parm of ours at this characteristic path has, or None."""
+    for char_re, parm_re, form in _FORM_PATTERNS:
+        if char_re.fullmatch(characteristic) and parm_re.fullmatch(parm):
+            return form
+    return None
+
+
+def shown(text: str) -> str:
+    """A form's characteristic or parm as docs/settings.md writes it (placeholders in <>)."""
+    return re.sub(r"\{(\w+)\}", lambda m: PLACEHOLDERS[m[1]], text)
 
 
 def row_of(path: SettingPath) -> Row | None:
@@ -253,9 +328,38 @@ def row_of(path: SettingPath) -> Row | None:
     return BY_SHAPE.get(shape(path))
 
 
-def row_of_parm(characteristic: str, parm: str) -> Row | None:
-    """The row of the scalar setting compiled to this parm, or None."""
-    return BY_FORM.get((characteristic, parm))
+# Placeholders that hold a list item's key as it is; the others (an index, an escaped SSID, a
+# thumbprint) do not give the setting's key back.
+_KEYS = frozenset({"user"})
+
+
+def _names_back(form: Form, row_: Row) -> bool:
+    held = re.findall(r"\{(\w+)\}", form.characteristic)
+    owners = sum(form in (r.form, r.stage_form) for r in ROWS)
+    keyed = set(held) <= _KEYS and len(held) == row_.shape.count("[]")
+    return owners == 1 and "{" not in form.parm and keyed
+
+
+# The forms that name their setting back, to name the parms of a package without
+# customizations.xml: (characteristic pattern, parm) -> row.
+_BY_FORM = {
+    (re.compile(_pattern(f.characteristic, "([^/]+)")), f.parm): r
+    for r in ROWS
+    for f in (r.form, r.stage_form)
+    if f and _names_back(f, r)
+}
+
+
+def setting_of_parm(characteristic: str, parm: str) -> SettingPath | None:
+    """The setting compiled to this parm (its list keys from the characteristic), or None."""
+    for (char_re, name), row_ in _BY_FORM.items():
+        if name == parm and (m := char_re.fullmatch(characteristic)):
+            found = iter(m.groups())
+            return SettingPath(
+                (n[:-2], next(found)) if n.endswith("[]") else (n, None)
+                for n in row_.shape.split("/")
+            )
+    return None
 
 
 def row(shape_: str) -> Row:
