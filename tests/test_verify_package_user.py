@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fakes.graph import ALSO_MISSING, PACKAGE_MISSING, missing, package_user_id, ready_tenant
@@ -89,6 +90,18 @@ def assert_verdict(variant: str, checks: list[Check]) -> None:
         assert f"fix '{PACKAGE_MDM}' first" in devices.fix
 
 
+def app_on(graph, path: Path, tmp_path: Path):
+    """The app opened on the project at ``path``, its Graph checks against the fake."""
+    return create_app(
+        config_dir=tmp_path / "config",
+        today=date.today(),
+        drive_source=lambda _all: [],
+        open_path=path,
+        graph_identity=graph.sign_in_config(),
+        graph_options={"graph_url": graph.graph_url},
+    )
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_verify_gives_the_same_package_user_answer_in_text_json_and_the_app(
     graph, tmp_path, variant
@@ -110,14 +123,7 @@ async def test_verify_gives_the_same_package_user_answer_in_text_json_and_the_ap
     assert as_text.stdout.rstrip("\n").endswith(render_checks(checks))
     assert ("FAIL " in as_text.stdout) is bool(failing(variant))
 
-    app = create_app(
-        config_dir=tmp_path / "config",
-        today=date.today(),
-        drive_source=lambda _all: [],
-        open_path=path,
-        graph_identity=graph.sign_in_config(),
-        graph_options={"graph_url": graph.graph_url},
-    )
+    app = app_on(graph, path, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await to_verification(pilot)
         shown = rows(app)
@@ -146,14 +152,7 @@ async def test_a_deleted_package_user_is_the_only_package_check_everywhere(graph
         ("Package user", Status.FAIL),
         ("Bulk token", Status.PASS),
     ]
-    app = create_app(
-        config_dir=tmp_path / "config",
-        today=date.today(),
-        drive_source=lambda _all: [],
-        open_path=path,
-        graph_identity=graph.sign_in_config(),
-        graph_options={"graph_url": graph.graph_url},
-    )
+    app = app_on(graph, path, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await to_verification(pilot)
         shown = rows(app)
