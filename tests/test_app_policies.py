@@ -128,3 +128,11 @@ async def test_the_command_line_builds_and_inspects_what_the_app_chose(tmp_path)
         assert app.save_now() == path
     by_cli = cli_settings(path, tmp_path / "cli.ppkg")
     assert (by_cli[PATHS[CONSUMER]], by_cli[PATHS[SIGNATURE]]) == ("No", "Yes")
+
+
+def test_the_device_step_owns_every_policy_field():
+    from tui.screens.steps import owns, step
+
+    device = step("device").fields
+    assert all(owns(device, row.field) for row in policy_rows())
+    assert not any(owns(step("network").fields, row.field) for row in policy_rows())

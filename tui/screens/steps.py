@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from textual.screen import Screen
 
+from tui.wcd.catalogue import policy_rows
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -22,7 +24,12 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("project", "Project", "tui.screens.project:ProjectScreen", ("package", "folder")),
-    Step("device", "Device", "tui.screens.device:DeviceScreen", ("device",)),
+    Step(
+        "device",
+        "Device",
+        "tui.screens.device:DeviceScreen",
+        ("device", *(row.field for row in policy_rows())),  # the Policies group is here
+    ),
     Step("network", "Network", "tui.screens.network:NetworkScreen", ("wifi",)),
     Step(
         "accounts",
