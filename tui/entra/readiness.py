@@ -203,7 +203,8 @@ def read_readiness(
         ),
         **package_rules,
     }
-    return run_checks(graph, rules, emit)
+    names = CHECK_NAMES + tuple(package_rules)  # PACKAGE_CHECK_NAMES, as far as reached
+    return run_checks(graph, {name: rules[name] for name in names}, emit)
 
 
 def _group(graph: GraphClient, group_id: str) -> dict | None:
