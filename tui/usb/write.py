@@ -8,7 +8,8 @@ rename means a bad write never replaces a good package already on the stick.
 Where the filesystem allows it (Linux), the read-back bypasses the page cache (``O_DIRECT``):
 each part is read from the stick as soon as its writeback has finished, while the stick is
 still writing the parts after it, and no cached copy can stand in for what the stick holds.
-Elsewhere (macOS, Windows, FUSE) it is the classic sequence: fsync, drop the cache, read all.
+Elsewhere (macOS, Windows, a filesystem refusing O_DIRECT) it is the classic sequence:
+fsync, drop the cache, read all.
 
 All file operations go through a descriptor of the stick's root directory (POSIX), so a stick
 that is unmounted midway is noticed (the path now names another filesystem) and the temporary
