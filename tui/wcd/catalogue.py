@@ -10,6 +10,7 @@ table in docs/settings.md all read this table; adding a scalar setting is one ro
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -300,19 +301,20 @@ BY_SHAPE = {row.shape: row for row in ROWS}
 FORMS = tuple(dict.fromkeys([f for r in ROWS for f in (r.form, r.stage_form) if f] + [RELOAD_FORM]))
 
 
-def _pattern(text: str, placeholder: str) -> str:
-    return re.sub(r"\\\{\w+\\\}", placeholder, re.escape(text))
+def _pattern(text: str, placeholder: str) -> re.Pattern:
+    return re.compile(re.sub(r"\\\{\w+\\\}", placeholder, re.escape(text)))
 
 
-_FORM_PATTERNS = tuple(
-    (re.compile(_pattern(f.characteristic, "[^/]+")), re.compile(_pattern(f.parm, ".+")), f)
-    for f in FORMS
-)
+@functools.cache
+def _form_patterns() -> tuple[tuple[re.Pattern, re.Pattern, Form], ...]:
+    """Each form's characteristic (a placeholder: one captured segment) and parm, as patterns;
+    compiled on first use, not when the catalogue is imported."""
+    return tuple((_pattern(f.characteristic, "([^/]+)"), _pattern(f.parm, ".+"), f) for f in FORMS)
 
 
 def form_of(characteristic: str, parm: str) -> Form | None:
     """The catalogue's form a parm of ours at this characteristic path has, or None."""
-    for char_re, parm_re, form in _FORM_PATTERNS:
+    for char_re, parm_re, form in _form_patterns():
         if char_re.fullmatch(characteristic) and parm_re.fullmatch(parm):
             return form
     return None
@@ -340,19 +342,22 @@ def _names_back(form: Form, row_: Row) -> bool:
     return owners == 1 and "{" not in form.parm and keyed
 
 
-# The forms that name their setting back, to name the parms of a package without
-# customizations.xml: (characteristic pattern, parm) -> row.
-_BY_FORM = {
-    (re.compile(_pattern(f.characteristic, "([^/]+)")), f.parm): r
-    for r in ROWS
-    for f in (r.form, r.stage_form)
-    if f and _names_back(f, r)
-}
+@functools.cache
+def _naming_forms() -> tuple[tuple[re.Pattern, str, Row], ...]:
+    """The forms that name their setting back, to name the parms of a package without
+    customizations.xml: (characteristic pattern, parm, row)."""
+    patterns = {form: char_re for char_re, _, form in _form_patterns()}
+    return tuple(
+        (patterns[f], f.parm, r)
+        for r in ROWS
+        for f in (r.form, r.stage_form)
+        if f and _names_back(f, r)
+    )
 
 
 def setting_of_parm(characteristic: str, parm: str) -> SettingPath | None:
     """The setting compiled to this parm (its list keys from the characteristic), or None."""
-    for (char_re, name), row_ in _BY_FORM.items():
+    for char_re, name, row_ in _naming_forms():
         if name == parm and (m := char_re.fullmatch(characteristic)):
             found = iter(m.groups())
             return SettingPath(
